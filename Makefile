@@ -1,0 +1,36 @@
+# The two commands a new user needs (README.md, "Quick start"):
+#   make run   installs what is missing, builds Release, starts `millrace standalone`
+#   make test  installs, builds with ASan+UBSan, runs every test against a throwaway PostgreSQL
+SHELL := /bin/bash
+JOBS  ?= $(shell nproc)
+CONFIG ?= configs/millrace.conf
+
+.PHONY: all deps build build-test run test bench clean
+
+all: build
+
+deps:
+	@.ci/deps.sh
+
+build: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+
+build-test: deps
+	@cmake --preset test >/dev/null
+	@cmake --build --preset test -j $(JOBS)
+
+# exec: Ctrl-C goes straight to millrace, which stops its actors and the
+# embedded PostgreSQL cluster before it exits.
+run: build
+	@exec build/release/millrace standalone --config $(CONFIG)
+
+test: build-test
+	@.ci/with-test-pg.sh ctest --test-dir build/test --output-on-failure --timeout 600 -j 2
+
+# Benchmarks print their figures; BENCHMARKS.md records them with these commands.
+bench: build
+	@.ci/with-test-pg.sh build/release/millrace-bench-storage
+
+clean:
+	rm -rf build

@@ -1,0 +1,14 @@
+// Registry paths of the long-lived actors. Callers resolve these through the
+// registry for each conversation; a restarted actor keeps its path.
+
+#pragma once
+
+namespace millrace::actors::paths {
+
+constexpr const char* root = "/millrace";
+constexpr const char* storage = "/millrace/storage";
+constexpr const char* storage_writer = "/millrace/storage/writer";
+constexpr const char* storage_reader = "/millrace/storage/reader";
+constexpr const char* storage_maintenance = "/millrace/storage/maintenance";
+
+} // namespace millrace::actors::paths

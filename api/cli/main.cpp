@@ -1,0 +1,48 @@
+// The millrace binary: one executable, one subcommand per role.
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "api/cli/commands.hpp"
+#include "api/config/options.hpp"
+
+namespace {
+
+void usage(std::ostream& out) {
+  out << "usage: millrace <command> [options]\n"
+         "\n"
+         "commands:\n"
+         "  standalone   run everything in one process (embedded PostgreSQL unless\n"
+         "               database.url or MILLRACE_DATABASE_URL is set)\n"
+         "  migrate      apply the database schema migrations and exit\n"
+         "  version      print versions and exit\n"
+         "  help         print this help\n"
+         "\n"
+         "options (standalone, migrate):\n"
+      << millrace::api::options_help();
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(std::cerr);
+    return 2;
+  }
+  std::string cmd = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  if (cmd == "standalone")
+    return millrace::api::cmd_standalone(args);
+  if (cmd == "migrate")
+    return millrace::api::cmd_migrate(args);
+  if (cmd == "version" || cmd == "--version")
+    return millrace::api::cmd_version(args);
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+    usage(std::cout);
+    return 0;
+  }
+  std::cerr << "millrace: unknown command '" << cmd << "'\n\n";
+  usage(std::cerr);
+  return 2;
+}

@@ -1,0 +1,56 @@
+// `millrace standalone`: everything in one process, on the embedded
+// PostgreSQL unless a database URL is configured.
+
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include "caf/all.hpp"
+
+#include "actors/protocol/paths.hpp"
+#include "actors/system/actor_config.hpp"
+#include "actors/system/logging.hpp"
+#include "actors/system/registry.hpp"
+#include "actors/system/root.hpp"
+#include "api/cli/commands.hpp"
+#include "api/cli/database.hpp"
+#include "api/cli/root_config.hpp"
+#include "api/cli/shutdown.hpp"
+
+namespace millrace::api {
+
+int cmd_standalone(const std::vector<std::string>& args) {
+  options opts;
+  try {
+    opts = load_options(args);
+  } catch (const config_error& e) {
+    std::cerr << "millrace: config error: " << e.what() << "\n";
+    return 2;
+  }
+  actors::setup_logging({opts.log_format == "json" ? actors::log_format::json
+                                                   : actors::log_format::human,
+                         opts.log_level});
+  block_shutdown_signals();
+  auto log = actors::logger_for(actors::paths::root);
+  database_handle db;
+  try {
+    db = open_database(opts);
+  } catch (const std::exception& e) {
+    log->error("cannot start: {}", e.what());
+    return 1;
+  }
+  int rc;
+  {
+    actors::millrace_config cfg{static_cast<size_t>(opts.threads)};
+    caf::actor_system sys{cfg};
+    auto reg = std::make_shared<actors::registry>();
+    auto root = actors::spawn_root(sys, reg, make_root_config(opts, db.conninfo));
+    log->info("millrace {} standalone is running (Ctrl-C stops it)", MILLRACE_VERSION);
+    rc = wait_for_shutdown(sys, root, opts.shutdown_timeout);
+  }
+  if (db.embedded)
+    db.embedded->stop();
+  return rc;
+}
+
+} // namespace millrace::api

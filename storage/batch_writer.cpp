@@ -1,0 +1,414 @@
+#include "storage/batch_writer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "storage/batch_plan.hpp"
+#include "storage/pg/pipeline.hpp"
+#include "storage/pg/text_array.hpp"
+
+namespace millrace::storage {
+
+namespace {
+
+bool transient_state(const std::string& s) {
+  return s == "40001" || s == "40P01"; // serialization failure, deadlock
+}
+
+size_t bucket_of(size_t n) {
+  if (n <= 1) return 0;
+  if (n <= 4) return 1;
+  if (n <= 16) return 2;
+  if (n <= 64) return 3;
+  if (n <= 256) return 4;
+  if (n <= 1024) return 5;
+  return 6;
+}
+
+// One query for `writes` (indices into batch) of statement `st`.
+template <class Items>
+pg::pipeline_query make_query(const statement_def* st, const Items& batch,
+                              const std::vector<size_t>& writes) {
+  pg::pipeline_query q;
+  q.statement = st->name;
+  auto n = static_cast<size_t>(st->param_count);
+  q.values.reserve(n);
+  q.nulls.assign(n, false);
+  if (st->mode == statement_mode::bulk) {
+    std::vector<const std::vector<sql_value>*> rows;
+    rows.reserve(writes.size());
+    for (auto w : writes)
+      rows.push_back(&batch[w].req.params);
+    for (size_t p = 0; p < n; ++p)
+      q.values.push_back(pg::encode_text_array(rows, p));
+  } else {
+    auto& params = batch[writes.front()].req.params;
+    for (size_t p = 0; p < n; ++p) {
+      q.values.push_back(params[p].text);
+      q.nulls[p] = params[p].null;
+    }
+  }
+  return q;
+}
+
+} // namespace
+
+batch_writer::batch_writer(writer_config cfg, const statement_registry& reg, done_fn done)
+  : cfg_(std::move(cfg)),
+    reg_(reg),
+    done_(std::move(done)),
+    backoff_(cfg_.backoff_min),
+    rng_(std::random_device{}()) {
+  // nop
+}
+
+batch_writer::~batch_writer() {
+  stop();
+}
+
+void batch_writer::start(bool connect_now) {
+  std::lock_guard<std::mutex> guard{mu_};
+  if (started_)
+    return;
+  started_ = true;
+  thread_ = std::thread([this, connect_now] {
+    if (connect_now)
+      ensure_connected();
+    run();
+  });
+}
+
+void batch_writer::stop() {
+  {
+    std::lock_guard<std::mutex> guard{mu_};
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable())
+    thread_.join();
+}
+
+std::optional<op_result> batch_writer::submit(uint64_t token, write_request req,
+                                              clock::time_point deadline) {
+  auto* st = reg_.find(req.statement);
+  if (st == nullptr)
+    return op_result::failure(storage_errc::unknown_statement,
+                              "no statement named '" + req.statement + "'");
+  if (req.params.size() != static_cast<size_t>(st->param_count))
+    return op_result::failure(storage_errc::invalid_input,
+                              "statement '" + st->name + "' takes "
+                                + std::to_string(st->param_count) + " parameters, got "
+                                + std::to_string(req.params.size()));
+  {
+    std::lock_guard<std::mutex> guard{mu_};
+    if (stopping_)
+      return op_result::failure(storage_errc::shutting_down, "the storage writer is stopping");
+    queue_.push_back(item{token, std::move(req), deadline, st, false});
+  }
+  cv_.notify_one();
+  return std::nullopt;
+}
+
+size_t batch_writer::pending() const {
+  std::lock_guard<std::mutex> guard{mu_};
+  return queue_.size() + in_flight_;
+}
+
+writer_stats batch_writer::stats() const {
+  std::lock_guard<std::mutex> guard{stats_mu_};
+  return stats_;
+}
+
+void batch_writer::log_warn(const std::string& msg) {
+  if (cfg_.log)
+    cfg_.log->warn("{}", msg);
+}
+
+void batch_writer::run() {
+  std::unique_lock<std::mutex> lk{mu_};
+  for (;;) {
+    cv_.wait(lk, [this] { return !queue_.empty() || stopping_; });
+    if (queue_.empty())
+      break; // stopping, and everything queued has been answered
+    auto n = std::min(queue_.size(), cfg_.batch_max);
+    std::vector<item> batch;
+    batch.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    in_flight_ = n;
+    lk.unlock();
+    process(batch);
+    lk.lock();
+    in_flight_ = 0;
+  }
+  lk.unlock();
+  conn_.close();
+  backend_pid_ = 0;
+}
+
+bool batch_writer::ensure_connected() {
+  if (conn_.connected())
+    return true;
+  bool reconnect = false;
+  {
+    std::lock_guard<std::mutex> guard{stats_mu_};
+    reconnect = stats_.batches > 0 || stats_.reconnects > 0;
+    stats_.connected = false;
+  }
+  try {
+    pg::connection c{cfg_.connect};
+    c.exec("SET statement_timeout = " + std::to_string(cfg_.exec_timeout.count()));
+    for (auto& def : reg_.all())
+      c.prepare(def.name, def.sql);
+    pg::enter_pipeline_mode(c);
+    conn_ = std::move(c);
+  } catch (const pg::error& e) {
+    log_warn(std::string("storage writer cannot connect: ") + e.what());
+    return false;
+  }
+  backend_pid_ = conn_.backend_pid();
+  backoff_ = cfg_.backoff_min;
+  std::lock_guard<std::mutex> guard{stats_mu_};
+  stats_.connected = true;
+  if (reconnect)
+    ++stats_.reconnects;
+  return true;
+}
+
+void batch_writer::backoff_sleep() {
+  auto base = backoff_;
+  backoff_ = std::min(cfg_.backoff_max, backoff_ * 2);
+  std::uniform_int_distribution<long long> jitter(base.count() / 2, base.count() * 3 / 2);
+  auto d = std::chrono::milliseconds{jitter(rng_)};
+  std::unique_lock<std::mutex> lk{mu_};
+  cv_.wait_for(lk, d, [this] { return stopping_; });
+}
+
+void batch_writer::expire(std::vector<item>& batch, std::vector<completion>& out, bool all,
+                          storage_errc why) {
+  auto now = clock::now();
+  size_t keep = 0;
+  for (size_t idx = 0; idx < batch.size(); ++idx) {
+    auto& it = batch[idx];
+    if (!all && now < it.deadline) {
+      if (keep != idx)
+        batch[keep] = std::move(it); // never self-move: it would empty the item
+      ++keep;
+      continue;
+    }
+    if (it.maybe_sent)
+      out.emplace_back(it.token,
+                       op_result::failure(storage_errc::outcome_unknown,
+                                          "the database connection broke after the commit was "
+                                          "sent and it could not be confirmed in time; the "
+                                          "write may or may not have been applied"));
+    else if (why == storage_errc::timeout && !conn_.connected())
+      out.emplace_back(it.token, op_result::failure(storage_errc::unavailable,
+                                                    "the database could not be reached before "
+                                                    "the write's deadline; it was not applied"));
+    else if (why == storage_errc::timeout)
+      out.emplace_back(it.token, op_result::failure(storage_errc::timeout,
+                                                    "the write's deadline passed before it "
+                                                    "could be sent; it was not applied"));
+    else
+      out.emplace_back(it.token, op_result::failure(why, "the storage writer is stopping; the "
+                                                         "write was not applied"));
+  }
+  batch.resize(keep);
+}
+
+void batch_writer::process(std::vector<item>& batch) {
+  std::vector<completion> out;
+  out.reserve(batch.size());
+  auto size = batch.size();
+  auto t0 = clock::now();
+  bool resent = false;
+  while (!batch.empty()) {
+    expire(batch, out, false, storage_errc::timeout);
+    if (batch.empty())
+      break;
+    if (!ensure_connected()) {
+      bool stopping;
+      {
+        std::lock_guard<std::mutex> guard{mu_};
+        stopping = stopping_;
+      }
+      if (stopping) {
+        expire(batch, out, true, storage_errc::shutting_down);
+        break;
+      }
+      backoff_sleep();
+      continue;
+    }
+    auto r = attempt_batch(batch, out);
+    if (r == attempt_outcome::isolate)
+      r = attempt_isolated(batch, out);
+    if (r == attempt_outcome::done)
+      break;
+    resent = true;
+    if (!conn_.connected())
+      backoff_sleep();
+  }
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - t0).count();
+  {
+    std::lock_guard<std::mutex> guard{stats_mu_};
+    ++stats_.batches;
+    stats_.writes += size;
+    stats_.max_batch = std::max<uint64_t>(stats_.max_batch, size);
+    ++stats_.size_buckets[bucket_of(size)];
+    stats_.commit_micros += static_cast<uint64_t>(micros);
+    if (resent)
+      ++stats_.resent_batches;
+    for (auto& c : out)
+      if (!c.second.ok())
+        ++stats_.failed_writes;
+  }
+  done_(std::move(out));
+}
+
+batch_writer::attempt_outcome batch_writer::attempt_batch(std::vector<item>& batch,
+                                                          std::vector<completion>& out) {
+  std::vector<plan_input> in;
+  in.reserve(batch.size());
+  for (auto& it : batch)
+    in.push_back(plan_input{it.stmt, &it.req.key});
+  auto plan = plan_batch(in);
+  pg::pipeline_work work;
+  work.units.resize(1);
+  work.units[0].reserve(plan.size());
+  for (auto& ex : plan)
+    work.units[0].push_back(make_query(ex.stmt, batch, ex.writes));
+  auto res = pg::run_pipeline(conn_, work, clock::now() + cfg_.exec_timeout);
+  {
+    std::lock_guard<std::mutex> guard{stats_mu_};
+    stats_.executions += plan.size();
+  }
+  if (res.status == pg::pipeline_status::connection_lost) {
+    backend_pid_ = 0;
+    bool ambiguous = res.first_unsent > 0;
+    log_warn("storage writer lost its connection during a batch of "
+             + std::to_string(batch.size()) + " writes (" + res.error + "); "
+             + (ambiguous ? "commit outcome unknown, re-sending idempotent writes"
+                          : "nothing was committed, re-sending"));
+    if (ambiguous) {
+      size_t keep = 0;
+      for (size_t idx = 0; idx < batch.size(); ++idx) {
+        auto& it = batch[idx];
+        if (!it.stmt->idempotent) {
+          out.emplace_back(it.token,
+                           op_result::failure(storage_errc::outcome_unknown,
+                                              "the database connection broke after the commit "
+                                              "was sent; statement '" + it.stmt->name
+                                                + "' is not idempotent, so it is not re-sent "
+                                                  "and may or may not have been applied"));
+          continue;
+        }
+        it.maybe_sent = true;
+        if (keep != idx)
+          batch[keep] = std::move(it);
+        ++keep;
+      }
+      batch.resize(keep);
+    }
+    return attempt_outcome::retry;
+  }
+  if (res.units[0].committed) {
+    std::vector<op_result> results(batch.size());
+    std::vector<result_set> split;
+    for (size_t k = 0; k < plan.size(); ++k) {
+      auto& ex = plan[k];
+      auto& qo = res.queries[0][k];
+      if (ex.stmt->mode == statement_mode::bulk) {
+        if (!qo.res.split_by_ordinality(ex.writes.size(), split)) {
+          for (auto w : ex.writes)
+            results[w] = op_result::failure(storage_errc::database_error,
+                                            "bulk statement '" + ex.stmt->name
+                                              + "' returned a row without a valid ordinality "
+                                                "(the write was committed)");
+          continue;
+        }
+        for (size_t j = 0; j < ex.writes.size(); ++j)
+          results[ex.writes[j]].rows = std::move(split[j]);
+      } else {
+        results[ex.writes.front()].rows = qo.res.to_result_set();
+      }
+    }
+    for (size_t i = 0; i < batch.size(); ++i)
+      out.emplace_back(batch[i].token, std::move(results[i]));
+    batch.clear();
+    return attempt_outcome::done;
+  }
+  // Rolled back: one of the statements failed.
+  for (auto& qo : res.queries[0]) {
+    if (qo.state == pg::query_outcome::failed) {
+      if (transient_state(qo.sqlstate))
+        return attempt_outcome::retry;
+      if (batch.size() == 1) {
+        out.emplace_back(batch[0].token, op_result::failure(errc_from_sqlstate(qo.sqlstate),
+                                                            qo.message));
+        batch.clear();
+        return attempt_outcome::done;
+      }
+      log_warn("storage writer: a batch of " + std::to_string(batch.size())
+               + " writes failed (" + qo.message + "); re-running it one write per transaction");
+      return attempt_outcome::isolate;
+    }
+  }
+  return attempt_outcome::isolate;
+}
+
+batch_writer::attempt_outcome batch_writer::attempt_isolated(std::vector<item>& batch,
+                                                             std::vector<completion>& out) {
+  {
+    std::lock_guard<std::mutex> guard{stats_mu_};
+    ++stats_.isolations;
+  }
+  pg::pipeline_work work;
+  work.units.resize(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i)
+    work.units[i].push_back(make_query(batch[i].stmt, batch, {i}));
+  auto res = pg::run_pipeline(conn_, work, clock::now() + cfg_.exec_timeout);
+  size_t settled = res.status == pg::pipeline_status::complete ? batch.size()
+                                                                : res.first_unsettled;
+  std::vector<result_set> split;
+  for (size_t i = 0; i < settled; ++i) {
+    auto& qo = res.queries[i][0];
+    if (res.units[i].committed) {
+      op_result r;
+      if (batch[i].stmt->mode == statement_mode::bulk && qo.res.split_by_ordinality(1, split))
+        r.rows = std::move(split[0]);
+      else if (batch[i].stmt->mode == statement_mode::single)
+        r.rows = qo.res.to_result_set();
+      out.emplace_back(batch[i].token, std::move(r));
+    } else {
+      out.emplace_back(batch[i].token,
+                       op_result::failure(errc_from_sqlstate(qo.sqlstate), qo.message));
+    }
+  }
+  if (res.status == pg::pipeline_status::complete) {
+    batch.clear();
+    return attempt_outcome::done;
+  }
+  backend_pid_ = 0;
+  std::vector<item> rest;
+  for (size_t i = settled; i < batch.size(); ++i) {
+    auto& it = batch[i];
+    if (i < res.first_unsent) {
+      if (!it.stmt->idempotent) {
+        out.emplace_back(it.token,
+                         op_result::failure(storage_errc::outcome_unknown,
+                                            "the database connection broke after the commit "
+                                            "was sent; the write may or may not have been "
+                                            "applied"));
+        continue;
+      }
+      it.maybe_sent = true;
+    }
+    rest.push_back(std::move(it));
+  }
+  batch = std::move(rest);
+  return attempt_outcome::retry;
+}
+
+} // namespace millrace::storage

@@ -1,0 +1,111 @@
+#include "storage/statements.hpp"
+
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+
+namespace millrace::storage {
+
+namespace {
+
+int max_param(const std::string& sql) {
+  int best = 0;
+  for (size_t i = 0; i + 1 < sql.size(); ++i) {
+    if (sql[i] != '$' || !isdigit(static_cast<unsigned char>(sql[i + 1])))
+      continue;
+    int n = 0;
+    size_t j = i + 1;
+    while (j < sql.size() && isdigit(static_cast<unsigned char>(sql[j])))
+      n = n * 10 + (sql[j++] - '0');
+    best = std::max(best, n);
+  }
+  return best;
+}
+
+std::string strip(const std::string& s) {
+  auto b = s.find_first_not_of(" \t\r\n");
+  auto e = s.find_last_not_of(" \t\r\n");
+  return b == std::string::npos ? std::string{} : s.substr(b, e - b + 1);
+}
+
+} // namespace
+
+statement_registry::statement_registry(const std::vector<embedded_file>& files) {
+  static const std::regex header(R"(^--\s*(name|mode|idempotent):\s*(\S+)\s*$)");
+  for (auto& f : files) {
+    std::istringstream in{f.text};
+    std::string line;
+    statement_def cur;
+    bool have = false;
+    bool in_header = false;
+    auto flush = [&] {
+      if (!have)
+        return;
+      cur.sql = strip(cur.sql);
+      if (cur.sql.empty())
+        throw std::invalid_argument(f.name + std::string(": statement '") + cur.name
+                                    + "' has no SQL");
+      cur.param_count = max_param(cur.sql);
+      if (index_.count(cur.name))
+        throw std::invalid_argument(f.name + std::string(": duplicate statement name '")
+                                    + cur.name + "'");
+      index_.emplace(cur.name, defs_.size());
+      defs_.push_back(std::move(cur));
+      cur = statement_def{};
+      have = false;
+    };
+    while (std::getline(in, line)) {
+      std::smatch m;
+      if (std::regex_match(line, m, header)) {
+        auto key = m[1].str();
+        auto val = m[2].str();
+        if (key == "name") {
+          flush();
+          cur.name = val;
+          cur.file = f.name;
+          have = true;
+          in_header = true;
+        } else if (!have || !in_header) {
+          throw std::invalid_argument(f.name + std::string(": '-- ") + key
+                                      + ":' outside a statement header");
+        } else if (key == "mode") {
+          if (val == "bulk")
+            cur.mode = statement_mode::bulk;
+          else if (val == "single")
+            cur.mode = statement_mode::single;
+          else
+            throw std::invalid_argument(f.name + std::string(": statement '") + cur.name
+                                        + "': mode must be bulk or single, got '" + val + "'");
+        } else { // idempotent
+          if (val != "yes" && val != "no")
+            throw std::invalid_argument(f.name + std::string(": statement '") + cur.name
+                                        + "': idempotent must be yes or no, got '" + val
+                                        + "'");
+          cur.idempotent = val == "yes";
+        }
+        continue;
+      }
+      if (!have)
+        continue; // comments before the first statement
+      auto s = strip(line);
+      if (in_header && s.rfind("--", 0) == 0)
+        continue; // other header comments: documentation
+      in_header = false;
+      cur.sql += line;
+      cur.sql += '\n';
+    }
+    flush();
+  }
+}
+
+const statement_registry& statement_registry::builtin() {
+  static const statement_registry instance{statement_files()};
+  return instance;
+}
+
+const statement_def* statement_registry::find(const std::string& name) const {
+  auto i = index_.find(name);
+  return i == index_.end() ? nullptr : &defs_[i->second];
+}
+
+} // namespace millrace::storage

@@ -1,0 +1,32 @@
+// Counters of the batch writer, in a header of their own so message
+// definitions can carry them without pulling in the writer.
+
+#pragma once
+
+#include <cstdint>
+
+namespace millrace::storage {
+
+/// Counters since start. Read with batch_writer::stats().
+struct writer_stats {
+  uint64_t batches = 0;
+  uint64_t writes = 0;
+  uint64_t executions = 0;   // statement executions sent
+  uint64_t max_batch = 0;
+  uint64_t reconnects = 0;
+  uint64_t resent_batches = 0; // re-sent after a broken connection
+  uint64_t isolations = 0;     // batches re-run one write per transaction
+  uint64_t failed_writes = 0;
+  uint64_t commit_micros = 0;  // total time spent in commits
+  /// Batch sizes: [1], [2,4], [5,16], [17,64], [65,256], [257,1024], [1025,...]
+  uint64_t size_buckets[7] = {0, 0, 0, 0, 0, 0, 0};
+  bool connected = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, writer_stats& x) {
+  return f(x.batches, x.writes, x.executions, x.max_batch, x.reconnects, x.resent_batches,
+           x.isolations, x.failed_writes, x.commit_micros, x.size_buckets, x.connected);
+}
+
+} // namespace millrace::storage
