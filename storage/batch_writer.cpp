@@ -150,10 +150,8 @@ void batch_writer::run() {
 bool batch_writer::ensure_connected() {
   if (conn_.connected())
     return true;
-  bool reconnect = false;
   {
     std::lock_guard<std::mutex> guard{stats_mu_};
-    reconnect = stats_.batches > 0 || stats_.reconnects > 0;
     stats_.connected = false;
   }
   try {
@@ -171,8 +169,9 @@ bool batch_writer::ensure_connected() {
   backoff_ = cfg_.backoff_min;
   std::lock_guard<std::mutex> guard{stats_mu_};
   stats_.connected = true;
-  if (reconnect)
+  if (connected_once_)
     ++stats_.reconnects;
+  connected_once_ = true;
   return true;
 }
 

@@ -131,6 +131,7 @@ private:
 
   pg::connection conn_;
   std::atomic<int> backend_pid_{0};
+  bool connected_once_ = false;
   std::chrono::milliseconds backoff_;
   std::mt19937_64 rng_;
 

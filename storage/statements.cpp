@@ -1,6 +1,5 @@
 #include "storage/statements.hpp"
 
-#include <regex>
 #include <sstream>
 #include <stdexcept>
 
@@ -22,6 +21,26 @@ int max_param(const std::string& sql) {
   return best;
 }
 
+std::string strip(const std::string& s);
+
+// "-- name: value" (also mode, idempotent) -> key, value.
+bool parse_header(const std::string& line, std::string& key, std::string& val) {
+  if (line.compare(0, 2, "--") != 0)
+    return false;
+  auto rest = strip(line.substr(2));
+  for (const char* k : {"name", "mode", "idempotent"}) {
+    std::string prefix = std::string(k) + ":";
+    if (rest.compare(0, prefix.size(), prefix) == 0) {
+      val = strip(rest.substr(prefix.size()));
+      if (val.empty() || val.find_first_of(" \t") != std::string::npos)
+        return false;
+      key = k;
+      return true;
+    }
+  }
+  return false;
+}
+
 std::string strip(const std::string& s) {
   auto b = s.find_first_not_of(" \t\r\n");
   auto e = s.find_last_not_of(" \t\r\n");
@@ -31,7 +50,6 @@ std::string strip(const std::string& s) {
 } // namespace
 
 statement_registry::statement_registry(const std::vector<embedded_file>& files) {
-  static const std::regex header(R"(^--\s*(name|mode|idempotent):\s*(\S+)\s*$)");
   for (auto& f : files) {
     std::istringstream in{f.text};
     std::string line;
@@ -55,10 +73,8 @@ statement_registry::statement_registry(const std::vector<embedded_file>& files) 
       have = false;
     };
     while (std::getline(in, line)) {
-      std::smatch m;
-      if (std::regex_match(line, m, header)) {
-        auto key = m[1].str();
-        auto val = m[2].str();
+      std::string key, val;
+      if (parse_header(line, key, val)) {
         if (key == "name") {
           flush();
           cur.name = val;

@@ -71,9 +71,13 @@ std::string suggest(const std::string& unknown) {
   return best.empty() ? "" : " (did you mean '" + best + "'?)";
 }
 
+// "--storage.x=1" -> "storage.x"
 std::string strip_dashes(std::string s) {
   while (!s.empty() && s.front() == '-')
     s.erase(s.begin());
+  auto eq = s.find('=');
+  if (eq != std::string::npos)
+    s.resize(eq);
   return s;
 }
 

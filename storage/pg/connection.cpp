@@ -3,7 +3,6 @@
 #include <libpq-fe.h>
 
 #include <cstdlib>
-#include <regex>
 
 namespace millrace::storage::pg {
 
@@ -135,10 +134,36 @@ error make_error(pg_conn* conn, pg_result* res, const std::string& what) {
 }
 
 std::string redact_conninfo(const std::string& conninfo) {
-  static const std::regex kv_password(R"((password\s*=\s*)('[^']*'|\S+))");
-  static const std::regex uri_password(R"((://[^:/@]*:)[^@]*@)");
-  auto out = std::regex_replace(conninfo, kv_password, "$1***");
-  return std::regex_replace(out, uri_password, "$1***@");
+  std::string out = conninfo;
+  // URI form: scheme://user:password@host
+  auto scheme = out.find("://");
+  if (scheme != std::string::npos) {
+    auto at = out.find('@', scheme + 3);
+    auto colon = out.find(':', scheme + 3);
+    if (at != std::string::npos && colon != std::string::npos && colon < at)
+      out.replace(colon + 1, at - colon - 1, "***");
+  }
+  // key=value form: password=secret or password = 'se cret'
+  for (size_t pos = out.find("password"); pos != std::string::npos;
+       pos = out.find("password", pos + 1)) {
+    auto eq = out.find_first_not_of(' ', pos + 8);
+    if (eq == std::string::npos || out[eq] != '=')
+      continue;
+    auto start = out.find_first_not_of(' ', eq + 1);
+    if (start == std::string::npos)
+      break;
+    size_t end;
+    if (out[start] == '\'') {
+      end = out.find('\'', start + 1);
+      end = end == std::string::npos ? out.size() : end + 1;
+    } else {
+      end = out.find(' ', start);
+      if (end == std::string::npos)
+        end = out.size();
+    }
+    out.replace(start, end - start, "***");
+  }
+  return out;
 }
 
 // -- connection -----------------------------------------------------------------

@@ -1,0 +1,85 @@
+// Small helpers shared by the benchmark programs: a scratch database on the
+// server named by MILLRACE_TEST_DATABASE_URL (or --database-url), percentiles,
+// CPU time.
+
+#pragma once
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "storage/migrations.hpp"
+#include "storage/pg/connection.hpp"
+
+namespace millrace::bench {
+
+/// Creates a fresh, migrated database for one benchmark run; drops it after.
+class bench_database {
+public:
+  explicit bench_database(const std::string& server) : server_(server) {
+    name_ = "millrace_bench_" + std::to_string(::getpid());
+    storage::pg::connection admin{storage::pg::connect_options{server_}};
+    admin.exec("DROP DATABASE IF EXISTS " + name_);
+    admin.exec("CREATE DATABASE " + name_);
+    conninfo_ = server_ + " dbname=" + name_;
+    storage::pg::connection c{storage::pg::connect_options{conninfo_}};
+    storage::apply_migrations(c, storage::builtin_migrations());
+    c.exec("SELECT millrace_ensure_partitions(2)");
+  }
+  ~bench_database() {
+    try {
+      storage::pg::connection admin{storage::pg::connect_options{server_}};
+      admin.exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+    } catch (...) {
+    }
+  }
+  const std::string& conninfo() const { return conninfo_; }
+
+private:
+  std::string server_, name_, conninfo_;
+};
+
+inline std::string server_from_env(int argc, char** argv) {
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::string(argv[i]) == "--database-url")
+      return argv[i + 1];
+  if (auto* u = std::getenv("MILLRACE_TEST_DATABASE_URL"))
+    return u;
+  if (auto* u = std::getenv("PGURL"))
+    return u;
+  std::fprintf(stderr, "no database: set MILLRACE_TEST_DATABASE_URL or pass --database-url "
+                       "(make bench starts a throwaway PostgreSQL)\n");
+  std::exit(2);
+}
+
+/// p in [0, 100]; `v` is sorted in place.
+inline double percentile(std::vector<double>& v, double p) {
+  if (v.empty())
+    return 0;
+  std::sort(v.begin(), v.end());
+  auto idx = static_cast<size_t>(p / 100.0 * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(idx, v.size() - 1)];
+}
+
+/// CPU seconds (user + system) used by this process so far.
+inline double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec)
+         + static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+inline std::string uuid_for(uint64_t n, uint32_t run) {
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%08x-0000-7000-8000-%012llx", run,
+                static_cast<unsigned long long>(n));
+  return buf;
+}
+
+} // namespace millrace::bench

@@ -1,0 +1,374 @@
+// Storage benchmark: durable job inserts through the storage writer actor,
+// the commit latency a sender sees (at low load and at a steady 20k/s), and in
+// the same run, on the same database, the naive baseline: one autocommit
+// statement per job from several client threads.
+//
+// A "job insert" here is the complete durable submission Millrace makes for a
+// job: the statement enqueue_job, which writes the job's definition, its live
+// queue row and its "queued" event (three rows, three index entries). The
+// baseline runs the very same statement, one job per transaction.
+//
+// Usage: millrace-bench-storage [--n 200000] [--senders 16] [--window 512]
+//                               [--baseline-threads 4] [--seconds 5]
+//                               [--database-url CONNINFO]
+
+#include <atomic>
+#include <cinttypes>
+#include <condition_variable>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include <libpq-fe.h>
+
+#include "caf/all.hpp"
+
+#include "actors/protocol/errors.hpp"
+#include "actors/protocol/storage_actor.hpp"
+#include "actors/storage/storage_tree.hpp"
+#include "actors/system/actor_config.hpp"
+#include "tests/bench/bench_util.hpp"
+
+using namespace millrace;
+using namespace millrace::actors;
+using clk = std::chrono::steady_clock;
+
+namespace {
+
+using tick_atom = caf::atom_constant<caf::atom("btick")>;
+using go_atom = caf::atom_constant<caf::atom("bgo")>;
+
+struct args_t {
+  uint64_t n = 200000;
+  int senders = 16;
+  int window = 512;
+  int baseline_threads = 4;
+  int seconds = 5;
+  int rate = 20000;
+};
+
+args_t parse(int argc, char** argv) {
+  args_t a;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i];
+    long long v = std::atoll(argv[i + 1]);
+    if (k == "--n") a.n = static_cast<uint64_t>(v);
+    else if (k == "--senders") a.senders = static_cast<int>(v);
+    else if (k == "--window") a.window = static_cast<int>(v);
+    else if (k == "--baseline-threads") a.baseline_threads = static_cast<int>(v);
+    else if (k == "--seconds") a.seconds = static_cast<int>(v);
+    else if (k == "--rate") a.rate = static_cast<int>(v);
+  }
+  return a;
+}
+
+storage::write_request job_write(uint64_t n, uint32_t run) {
+  auto id = bench::uuid_for(n, run);
+  auto null = storage::sql_value::null_value();
+  return storage::write_request{
+    "enqueue_job",
+    {id, "admins", "noop", null, null, null, null, R"({"n":1})", "bench", "0", null, null, null,
+     null, "bench", null, null},
+    id};
+}
+
+// Whole-machine CPU busy fraction between two /proc/stat samples.
+struct cpu_sample {
+  unsigned long long busy = 0, total = 0;
+};
+cpu_sample machine_cpu() {
+  std::ifstream in{"/proc/stat"};
+  std::string cpu;
+  unsigned long long v[10] = {};
+  in >> cpu;
+  for (auto& x : v)
+    in >> x;
+  cpu_sample s;
+  for (auto x : v)
+    s.total += x;
+  s.busy = s.total - v[3] - v[4]; // minus idle and iowait
+  return s;
+}
+double busy_cores(cpu_sample a, cpu_sample b) {
+  auto total = static_cast<double>(b.total - a.total);
+  auto ncpu = static_cast<double>(std::thread::hardware_concurrency());
+  return total > 0 ? static_cast<double>(b.busy - a.busy) / total * ncpu : 0;
+}
+
+// -- closed-loop senders --------------------------------------------------------
+
+struct sender_report {
+  std::vector<double> lat_ms;
+  uint64_t errors = 0;
+  std::string first_error;
+};
+
+struct sender_state {
+  storage_writer_actor writer;
+  uint64_t next = 0, end = 0, outstanding = 0;
+  uint32_t run = 0;
+  sender_report rep;
+  caf::actor done_to;
+};
+
+void report_and_quit(caf::stateful_actor<sender_state>* self) {
+  self->send(self->state.done_to, std::move(self->state.rep));
+  self->quit();
+}
+
+void send_one(caf::stateful_actor<sender_state>* self) {
+  auto& st = self->state;
+  auto n = st.next++;
+  ++st.outstanding;
+  auto t0 = clk::now();
+  self->request(st.writer, std::chrono::seconds{120}, write_atom_v, job_write(n, st.run))
+    .then(
+      [self, t0](storage::result_set&) {
+        auto& s = self->state;
+        s.rep.lat_ms.push_back(std::chrono::duration<double, std::milli>(clk::now() - t0).count());
+        --s.outstanding;
+        if (s.next < s.end)
+          send_one(self);
+        else if (s.outstanding == 0)
+          report_and_quit(self);
+      },
+      [self](caf::error& err) {
+        auto& s = self->state;
+        if (s.rep.errors++ == 0)
+          s.rep.first_error = describe(err);
+        --s.outstanding;
+        if (s.next < s.end)
+          send_one(self);
+        else if (s.outstanding == 0)
+          report_and_quit(self);
+      });
+}
+
+caf::behavior sender(caf::stateful_actor<sender_state>* self, storage_writer_actor writer,
+                     uint64_t first, uint64_t count, int window, uint32_t run, caf::actor done_to) {
+  auto& st = self->state;
+  st.writer = writer;
+  st.next = first;
+  st.end = first + count;
+  st.run = run;
+  st.done_to = done_to;
+  return {[self, window](go_atom) {
+    for (int i = 0; i < window && self->state.next < self->state.end; ++i)
+      send_one(self);
+  }};
+}
+
+// -- open-loop paced sender -------------------------------------------------------
+
+struct paced_state {
+  storage_writer_actor writer;
+  uint64_t next = 0, expected = 0, answered = 0;
+  uint32_t run = 0;
+  sender_report rep;
+  caf::actor done_to;
+};
+
+caf::behavior paced(caf::stateful_actor<paced_state>* self, storage_writer_actor writer,
+                    uint64_t first, uint64_t count, uint32_t run, caf::actor done_to) {
+  self->state.writer = writer;
+  self->state.next = first;
+  self->state.expected = count;
+  self->state.run = run;
+  self->state.done_to = done_to;
+  auto finish = [self] {
+    if (++self->state.answered == self->state.expected) {
+      self->send(self->state.done_to, std::move(self->state.rep));
+      self->quit();
+    }
+  };
+  return {[self, finish](tick_atom, int64_t sent_ns) {
+    auto t0 = clk::time_point{std::chrono::nanoseconds{sent_ns}};
+    self->request(self->state.writer, std::chrono::seconds{120}, write_atom_v,
+                  job_write(self->state.next++, self->state.run))
+      .then(
+        [self, t0, finish](storage::result_set&) {
+          self->state.rep.lat_ms.push_back(
+            std::chrono::duration<double, std::milli>(clk::now() - t0).count());
+          finish();
+        },
+        [self, finish](caf::error& err) {
+          if (self->state.rep.errors++ == 0)
+            self->state.rep.first_error = describe(err);
+          finish();
+        });
+  }};
+}
+
+void print_latency(const char* what, sender_report& r) {
+  auto n = r.lat_ms.size();
+  std::printf("  %-34s n=%zu  p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  max %.3f ms  errors %" PRIu64
+              "%s%s\n",
+              what, n, bench::percentile(r.lat_ms, 50), bench::percentile(r.lat_ms, 90),
+              bench::percentile(r.lat_ms, 99), bench::percentile(r.lat_ms, 100), r.errors,
+              r.errors ? " first: " : "", r.first_error.c_str());
+}
+
+storage::writer_stats writer_stats_of(caf::scoped_actor& self, const storage_writer_actor& w) {
+  storage::writer_stats out;
+  self->request(w, std::chrono::seconds{10}, stats_atom_v)
+    .receive([&](storage::writer_stats& s) { out = s; }, [](caf::error&) {});
+  return out;
+}
+
+// -- naive baseline ----------------------------------------------------------------
+
+double run_baseline(const std::string& conninfo, int threads, int seconds, uint32_t run) {
+  std::atomic<uint64_t> done{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> ts;
+  auto& reg = storage::statement_registry::builtin();
+  auto* st = reg.find("enqueue_job");
+  for (int t = 0; t < threads; ++t)
+    ts.emplace_back([&, t] {
+      storage::pg::connection c{storage::pg::connect_options{conninfo}};
+      c.prepare("enqueue_job", st->sql);
+      uint64_t n = (static_cast<uint64_t>(t) + 1) << 40;
+      std::vector<std::string> vals(17);
+      std::vector<const char*> ptrs(17);
+      while (!stop) {
+        auto w = job_write(n++, run);
+        for (size_t i = 0; i < 17; ++i) {
+          vals[i] = w.params[i].null ? "{NULL}" : "{\"" + w.params[i].text + "\"}";
+          if (w.params[i].text.find('"') != std::string::npos) // the JSON args
+            vals[i] = "{\"{\\\"n\\\":1}\"}";
+          ptrs[i] = vals[i].c_str();
+        }
+        PGresult* r = PQexecPrepared(c.native(), "enqueue_job", 17, ptrs.data(), nullptr,
+                                     nullptr, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+          std::fprintf(stderr, "baseline: %s\n", PQresultErrorMessage(r));
+          PQclear(r);
+          std::exit(1);
+        }
+        PQclear(r);
+        ++done;
+      }
+    });
+  auto t0 = clk::now();
+  std::this_thread::sleep_for(std::chrono::seconds{seconds});
+  stop = true;
+  for (auto& t : ts)
+    t.join();
+  auto secs = std::chrono::duration<double>(clk::now() - t0).count();
+  return static_cast<double>(done.load()) / secs;
+}
+
+} // namespace
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sender_report)
+
+int main(int argc, char** argv) {
+  auto a = parse(argc, argv);
+  auto server = bench::server_from_env(argc, argv);
+  bench::bench_database db{server};
+  std::printf("millrace storage benchmark (%u cores)\n", std::thread::hardware_concurrency());
+  std::printf("job insert = enqueue_job: definition + queue row + 'queued' event, committed\n\n");
+
+  millrace_config cfg{0};
+  caf::actor_system sys{cfg};
+  writer_actor_config wc;
+  wc.writer.connect = {db.conninfo(), std::chrono::seconds{5}, "millrace-bench"};
+  wc.queue_max = 1000000;
+  wc.write_timeout = std::chrono::seconds{120};
+  auto writer = caf::actor_cast<storage_writer_actor>(spawn_storage_writer(sys, wc, "/bench/writer"));
+  caf::scoped_actor self{sys};
+  uint32_t run = static_cast<uint32_t>(::getpid());
+  uint64_t next_id = 1;
+
+  // 1. Low load: one sender, one write at a time.
+  {
+    sender_report r;
+    auto s = sys.spawn(sender, writer, next_id, uint64_t{2000}, 1, run, caf::actor{self});
+    next_id += 2000;
+    self->send(s, go_atom::value);
+    self->receive([&](sender_report& rep) { r = std::move(rep); });
+    std::printf("commit latency seen by a sender:\n");
+    print_latency("low load (1 write in flight)", r);
+  }
+
+  // 2. Steady 20k/s, open loop.
+  {
+    auto count = static_cast<uint64_t>(a.rate) * static_cast<uint64_t>(a.seconds);
+    auto p = sys.spawn(paced, writer, next_id, count, run, caf::actor{self});
+    next_id += count;
+    std::thread pacer([&] {
+      auto gap = std::chrono::nanoseconds{1000000000LL / a.rate};
+      auto t = clk::now();
+      for (uint64_t i = 0; i < count; ++i) {
+        t += gap;
+        std::this_thread::sleep_until(t);
+        caf::anon_send(p, tick_atom::value,
+                       static_cast<int64_t>(clk::now().time_since_epoch().count()));
+      }
+    });
+    sender_report r;
+    self->receive([&](sender_report& rep) { r = std::move(rep); });
+    pacer.join();
+    char what[64];
+    std::snprintf(what, sizeof(what), "steady %d writes/s for %d s", a.rate, a.seconds);
+    print_latency(what, r);
+  }
+
+  // 3. Throughput: many senders, many writes in flight.
+  double ours = 0;
+  {
+    auto before = writer_stats_of(self, writer);
+    auto per = a.n / static_cast<uint64_t>(a.senders);
+    std::vector<caf::actor> ss;
+    for (int i = 0; i < a.senders; ++i) {
+      ss.push_back(sys.spawn(sender, writer, next_id, per, a.window, run, caf::actor{self}));
+      next_id += per;
+    }
+    auto cpu0 = bench::cpu_seconds();
+    auto m0 = machine_cpu();
+    auto t0 = clk::now();
+    for (auto& s : ss)
+      self->send(s, go_atom::value);
+    sender_report all;
+    for (int i = 0; i < a.senders; ++i)
+      self->receive([&](sender_report& rep) {
+        all.errors += rep.errors;
+        if (all.first_error.empty())
+          all.first_error = rep.first_error;
+        all.lat_ms.insert(all.lat_ms.end(), rep.lat_ms.begin(), rep.lat_ms.end());
+      });
+    auto secs = std::chrono::duration<double>(clk::now() - t0).count();
+    auto m1 = machine_cpu();
+    auto cpu = bench::cpu_seconds() - cpu0;
+    auto after = writer_stats_of(self, writer);
+    auto total = per * static_cast<uint64_t>(a.senders);
+    ours = static_cast<double>(total - all.errors) / secs;
+    auto batches = after.batches - before.batches;
+    std::printf("\nthroughput (%d senders x %d in flight, %" PRIu64 " jobs):\n", a.senders,
+                a.window, total);
+    std::printf("  storage actor: %.0f durable job inserts/s (%.2f s), errors %" PRIu64 "\n", ours,
+                secs, all.errors);
+    std::printf("  batches %" PRIu64 ", mean batch %.0f writes, statement executions %" PRIu64
+                ", max batch %" PRIu64 "\n",
+                batches, batches ? static_cast<double>(after.writes - before.writes) / static_cast<double>(batches) : 0.0,
+                after.executions - before.executions, after.max_batch);
+    std::printf("  millrace process CPU %.2f s (%.1f us per job); whole machine busy %.2f of %u "
+                "cores\n",
+                cpu, cpu / static_cast<double>(total) * 1e6, busy_cores(m0, m1),
+                std::thread::hardware_concurrency());
+    print_latency("commit latency under this load", all);
+  }
+  self->send_exit(writer, caf::exit_reason::user_shutdown);
+
+  // 4. Naive baseline, same database, same statement, one job per transaction.
+  auto base = run_baseline(db.conninfo(), a.baseline_threads, a.seconds, run + 1);
+  std::printf("\nnaive baseline (%d threads, autocommit, one enqueue_job per transaction): %.0f "
+              "job inserts/s\n",
+              a.baseline_threads, base);
+  std::printf("ratio: storage actor / baseline = %.1fx\n", ours / base);
+  std::printf("RESULT {\"bench\":\"storage\",\"inserts_per_s\":%.0f,\"baseline_per_s\":%.0f,"
+              "\"ratio\":%.2f}\n",
+              ours, base, ours / base);
+  return 0;
+}

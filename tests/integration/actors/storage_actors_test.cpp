@@ -1,0 +1,137 @@
+// The storage actors on a real scheduler and a real PostgreSQL: writes answered
+// after commit, the bounded queue answering "overloaded", reads through the
+// reader pool, status reports, and the storage subtree under a supervisor.
+
+#include <gtest/gtest.h>
+
+#include "caf/all.hpp"
+
+#include "actors/protocol/errors.hpp"
+#include "actors/protocol/paths.hpp"
+#include "actors/protocol/storage_actor.hpp"
+#include "actors/storage/storage_tree.hpp"
+#include "actors/system/actor_config.hpp"
+#include "actors/system/registry.hpp"
+#include "actors/system/root.hpp"
+#include "storage/pg/connection.hpp"
+#include "tests/support/test_database.hpp"
+#include "tests/support/write_collector.hpp"
+
+using namespace millrace;
+using namespace millrace::actors;
+using namespace std::chrono_literals;
+
+namespace {
+
+writer_actor_config writer_cfg(const std::string& conninfo) {
+  writer_actor_config c;
+  c.writer.connect = {conninfo, std::chrono::seconds{2}, "millrace-test"};
+  return c;
+}
+
+class StorageActors : public ::testing::Test {
+protected:
+  test::scratch_database db;
+  millrace_config cfg{2};
+  caf::actor_system sys{cfg};
+};
+
+TEST_F(StorageActors, AWriteIsAnsweredWithItsRowsAfterCommit) {
+  auto w = caf::actor_cast<storage_writer_actor>(
+    spawn_storage_writer(sys, writer_cfg(db.conninfo()), "/t/writer"));
+  caf::scoped_actor self{sys};
+  auto id = test::test_uuid(1);
+  self->request(w, 10s, write_atom_v, test::enqueue_write(id))
+    .receive([&](storage::result_set& rs) { EXPECT_EQ(rs.rows.at(0).at(rs.column("job_id")).text, id); },
+             [](caf::error& e) { FAIL() << describe(e); });
+  // Committed: visible from another connection the moment the reply arrived.
+  storage::pg::connection c{storage::pg::connect_options{db.conninfo()}};
+  EXPECT_EQ(c.query("SELECT count(*) FROM job WHERE id = $1", {id}).rows[0][0].text, "1");
+  self->send_exit(w, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(StorageActors, AFullQueueAnswersOverloadedInsteadOfGrowing) {
+  auto wc = writer_cfg(db.conninfo());
+  wc.queue_max = 5;
+  auto w = caf::actor_cast<storage_writer_actor>(spawn_storage_writer(sys, wc, "/t/writer"));
+  storage::pg::connection blocker{storage::pg::connect_options{db.conninfo()}};
+  blocker.exec("BEGIN; LOCK TABLE job IN ACCESS EXCLUSIVE MODE");
+  caf::scoped_actor self{sys};
+  for (int i = 0; i < 20; ++i)
+    self->send(w, write_atom_v, test::enqueue_write(test::test_uuid(static_cast<uint64_t>(i))));
+  // The first 5 are accepted and wait behind the lock; the other 15 are
+  // refused at once, while the database is still blocked.
+  int overloaded = 0;
+  for (int i = 0; i < 15; ++i)
+    self->receive(
+      [&](storage::result_set&) { ADD_FAILURE() << "nothing can commit while the table is locked"; },
+      [&](caf::error& e) {
+        EXPECT_EQ(e, caf::make_error(storage::storage_errc::overloaded)) << describe(e);
+        EXPECT_NE(describe(e).find("storage.queue_max"), std::string::npos) << describe(e);
+        ++overloaded;
+      });
+  EXPECT_EQ(overloaded, 15);
+  blocker.exec("COMMIT");
+  int committed = 0;
+  for (int i = 0; i < 5; ++i)
+    self->receive([&](storage::result_set&) { ++committed; },
+                  [&](caf::error& e) { ADD_FAILURE() << describe(e); });
+  EXPECT_EQ(committed, 5);
+  self->send_exit(w, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(StorageActors, ReadsGoThroughTheReaderPool) {
+  auto w = caf::actor_cast<storage_writer_actor>(
+    spawn_storage_writer(sys, writer_cfg(db.conninfo()), "/t/writer"));
+  reader_actor_config rc;
+  rc.reader.connect = {db.conninfo(), std::chrono::seconds{2}, "millrace-test"};
+  auto r = caf::actor_cast<storage_reader_actor>(spawn_storage_reader(sys, rc, "/t/reader"));
+  caf::scoped_actor self{sys};
+  auto id = test::test_uuid(3);
+  self->request(w, 10s, write_atom_v, test::enqueue_write(id))
+    .receive([](storage::result_set&) {}, [](caf::error& e) { FAIL() << describe(e); });
+  self->request(r, 10s, read_atom_v, storage::read_request{"get_job", {id}})
+    .receive(
+      [&](storage::result_set& rs) {
+        ASSERT_EQ(rs.size(), 1u);
+        EXPECT_EQ(rs.rows[0][rs.column("kind")].text, "noop");
+      },
+      [](caf::error& e) { FAIL() << describe(e); });
+  // A bulk write statement is not a read.
+  self->request(r, 10s, read_atom_v, storage::read_request{"enqueue_job", {}})
+    .receive([](storage::result_set&) { FAIL() << "expected an error"; },
+             [](caf::error& e) {
+               EXPECT_EQ(e, caf::make_error(storage::storage_errc::invalid_input));
+             });
+  self->send_exit(w, caf::exit_reason::user_shutdown);
+  self->send_exit(r, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(StorageActors, TheStorageSubtreeRegistersAndReportsStatus) {
+  auto reg = std::make_shared<registry>();
+  root_config rc;
+  rc.storage.writer = writer_cfg(db.conninfo());
+  rc.storage.reader.reader.connect = {db.conninfo(), std::chrono::seconds{2}, "t"};
+  auto root = spawn_root(sys, reg, rc);
+  caf::scoped_actor self{sys};
+  // Children are spawned asynchronously; wait for the registry to fill.
+  for (int i = 0; i < 200 && !reg->resolve(paths::storage_maintenance); ++i)
+    self->receive(caf::after(10ms) >> [] {});
+  for (auto* p : {paths::root, paths::storage, paths::storage_writer, paths::storage_reader,
+                  paths::storage_maintenance})
+    ASSERT_TRUE(reg->resolve(p)) << p;
+  auto entry = reg->find(paths::storage_writer);
+  EXPECT_EQ(entry->kind, "storage_writer");
+  EXPECT_EQ(entry->parent, paths::storage);
+  for (auto& e : reg->list("/millrace")) {
+    self->request(e.handle, 5s, status_atom_v)
+      .receive([&](actor_status& st) { EXPECT_FALSE(st.summary.empty()) << e.path; },
+               [&](caf::error& err) { ADD_FAILURE() << e.path << ": " << describe(err); });
+  }
+  self->monitor(root);
+  self->send_exit(root, caf::exit_reason::user_shutdown);
+  self->receive([](caf::down_msg& dm) { EXPECT_EQ(dm.reason, caf::exit_reason::user_shutdown); });
+  EXPECT_FALSE(reg->resolve(paths::storage_writer)) << "stopped children leave the registry";
+}
+
+} // namespace

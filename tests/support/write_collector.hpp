@@ -1,0 +1,66 @@
+// Collects batch_writer results for tests: the completion callback pushes,
+// the test waits (on a condition variable, never a sleep) for the tokens it
+// expects.
+
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "storage/batch_writer.hpp"
+
+namespace millrace::test {
+
+struct write_collector {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<uint64_t, storage::op_result> results;
+  size_t batches = 0;
+
+  storage::batch_writer::done_fn callback() {
+    return [this](std::vector<storage::batch_writer::completion>&& done) {
+      std::lock_guard<std::mutex> guard{mu};
+      ++batches;
+      for (auto& [t, r] : done)
+        results[t] = std::move(r);
+      cv.notify_all();
+    };
+  }
+
+  /// Waits until `n` results arrived; false on timeout.
+  bool wait_for(size_t n, std::chrono::seconds limit = std::chrono::seconds{60}) {
+    std::unique_lock<std::mutex> lk{mu};
+    return cv.wait_for(lk, limit, [&] { return results.size() >= n; });
+  }
+
+  storage::op_result get(uint64_t token) {
+    std::lock_guard<std::mutex> guard{mu};
+    return results.at(token);
+  }
+};
+
+/// A UUID made from a number: deterministic and unique within a test.
+inline std::string test_uuid(uint64_t n, uint32_t salt = 0) {
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%08x-0000-7000-8000-%012llx", salt,
+                static_cast<unsigned long long>(n));
+  return buf;
+}
+
+/// An enqueue_job write for a no-op job with id `id`.
+inline storage::write_request enqueue_write(const std::string& id,
+                                            const std::string& kind = "noop",
+                                            const std::string& workspace = "admins") {
+  auto null = storage::sql_value::null_value();
+  return storage::write_request{
+    "enqueue_job",
+    {id, workspace, kind, null, null, null, null, "{}", "default", "0", null, null, null, null,
+     "test", null, null},
+    id};
+}
+
+} // namespace millrace::test
