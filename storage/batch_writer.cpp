@@ -4,6 +4,7 @@
 
 #include "storage/batch_plan.hpp"
 #include "storage/pg/pipeline.hpp"
+#include "storage/pg/binary_array.hpp"
 #include "storage/pg/text_array.hpp"
 
 namespace millrace::storage {
@@ -24,38 +25,47 @@ size_t bucket_of(size_t n) {
   return 6;
 }
 
-// One query for `writes` (indices into batch) of statement `st`.
-template <class Items>
-pg::pipeline_query make_query(const statement_def* st, const Items& batch,
-                              const std::vector<size_t>& writes) {
+} // namespace
+
+// One query for `writes` (indices into batch) of statement `st`. Bulk
+// parameters go as binary arrays where the element type allows it.
+pg::pipeline_query batch_writer::make_query(const statement_def* st, const std::vector<item>& batch,
+                                            const std::vector<size_t>& writes) const {
   pg::pipeline_query q;
   q.statement = st->name;
   auto n = static_cast<size_t>(st->param_count);
-  q.values.reserve(n);
+  q.values.resize(n);
   q.nulls.assign(n, false);
+  q.binary.assign(n, false);
   if (st->mode == statement_mode::bulk) {
     std::vector<const std::vector<sql_value>*> rows;
     rows.reserve(writes.size());
     for (auto w : writes)
       rows.push_back(&batch[w].req.params);
-    for (size_t p = 0; p < n; ++p)
-      q.values.push_back(pg::encode_text_array(rows, p));
+    auto types = binary_types_.find(st);
+    for (size_t p = 0; p < n; ++p) {
+      uint32_t elem = types != binary_types_.end() && p < types->second.size()
+                        ? types->second[p]
+                        : 0;
+      if (elem != 0 && pg::encode_binary_array(rows, p, elem, q.values[p])) {
+        q.binary[p] = true;
+        continue;
+      }
+      q.values[p] = pg::encode_text_array(rows, p);
+    }
   } else {
     auto& params = batch[writes.front()].req.params;
     for (size_t p = 0; p < n; ++p) {
-      q.values.push_back(params[p].text);
+      q.values[p] = params[p].text;
       q.nulls[p] = params[p].null;
     }
   }
   return q;
 }
 
-} // namespace
-
-batch_writer::batch_writer(writer_config cfg, const statement_registry& reg, done_fn done)
+batch_writer::batch_writer(writer_config cfg, const statement_registry& reg)
   : cfg_(std::move(cfg)),
     reg_(reg),
-    done_(std::move(done)),
     backoff_(cfg_.backoff_min),
     rng_(std::random_device{}()) {
   // nop
@@ -78,17 +88,30 @@ void batch_writer::start(bool connect_now) {
 }
 
 void batch_writer::stop() {
-  {
-    std::lock_guard<std::mutex> guard{mu_};
-    stopping_ = true;
-  }
-  cv_.notify_all();
+  stop_async(nullptr);
   if (thread_.joinable())
     thread_.join();
 }
 
-std::optional<op_result> batch_writer::submit(uint64_t token, write_request req,
-                                              clock::time_point deadline) {
+void batch_writer::stop_async(std::function<void()> stopped) {
+  bool call_now = false;
+  {
+    std::lock_guard<std::mutex> guard{mu_};
+    stopping_ = true;
+    if (stopped) {
+      if (started_ && !exited_)
+        on_stopped_ = std::move(stopped);
+      else
+        call_now = true; // no writer thread to call it
+    }
+  }
+  cv_.notify_all();
+  if (call_now)
+    stopped();
+}
+
+std::optional<op_result> batch_writer::submit(write_request req, clock::time_point deadline,
+                                              reply_fn reply) {
   auto* st = reg_.find(req.statement);
   if (st == nullptr)
     return op_result::failure(storage_errc::unknown_statement,
@@ -102,7 +125,7 @@ std::optional<op_result> batch_writer::submit(uint64_t token, write_request req,
     std::lock_guard<std::mutex> guard{mu_};
     if (stopping_)
       return op_result::failure(storage_errc::shutting_down, "the storage writer is stopping");
-    queue_.push_back(item{token, std::move(req), deadline, st, false});
+    queue_.push_back(item{std::move(reply), std::move(req), deadline, st, false});
   }
   cv_.notify_one();
   return std::nullopt;
@@ -142,9 +165,13 @@ void batch_writer::run() {
     lk.lock();
     in_flight_ = 0;
   }
+  exited_ = true;
+  auto stopped = std::move(on_stopped_);
   lk.unlock();
   conn_.close();
   backend_pid_ = 0;
+  if (stopped)
+    stopped();
 }
 
 bool batch_writer::ensure_connected() {
@@ -156,9 +183,18 @@ bool batch_writer::ensure_connected() {
   }
   try {
     pg::connection c{cfg_.connect};
-    c.exec("SET statement_timeout = " + std::to_string(cfg_.exec_timeout.count()));
-    for (auto& def : reg_.all())
+    // jit off: bulk statements look expensive to the planner (thousands of
+    // unnested rows) and JIT compilation then costs more than the statement.
+    c.exec("SET jit = off; SET statement_timeout = " + std::to_string(cfg_.exec_timeout.count()));
+    binary_types_.clear();
+    for (auto& def : reg_.all()) {
       c.prepare(def.name, def.sql);
+      if (def.mode != statement_mode::bulk)
+        continue;
+      auto& types = binary_types_[&def];
+      for (auto oid : c.describe_params(def.name))
+        types.push_back(pg::binary_element_type(oid));
+    }
     pg::enter_pipeline_mode(c);
     conn_ = std::move(c);
   } catch (const pg::error& e) {
@@ -197,21 +233,21 @@ void batch_writer::expire(std::vector<item>& batch, std::vector<completion>& out
       continue;
     }
     if (it.maybe_sent)
-      out.emplace_back(it.token,
+      out.emplace_back(std::move(it.reply),
                        op_result::failure(storage_errc::outcome_unknown,
                                           "the database connection broke after the commit was "
                                           "sent and it could not be confirmed in time; the "
                                           "write may or may not have been applied"));
     else if (why == storage_errc::timeout && !conn_.connected())
-      out.emplace_back(it.token, op_result::failure(storage_errc::unavailable,
+      out.emplace_back(std::move(it.reply), op_result::failure(storage_errc::unavailable,
                                                     "the database could not be reached before "
                                                     "the write's deadline; it was not applied"));
     else if (why == storage_errc::timeout)
-      out.emplace_back(it.token, op_result::failure(storage_errc::timeout,
+      out.emplace_back(std::move(it.reply), op_result::failure(storage_errc::timeout,
                                                     "the write's deadline passed before it "
                                                     "could be sent; it was not applied"));
     else
-      out.emplace_back(it.token, op_result::failure(why, "the storage writer is stopping; the "
+      out.emplace_back(std::move(it.reply), op_result::failure(why, "the storage writer is stopping; the "
                                                          "write was not applied"));
   }
   batch.resize(keep);
@@ -263,7 +299,17 @@ void batch_writer::process(std::vector<item>& batch) {
       if (!c.second.ok())
         ++stats_.failed_writes;
   }
-  done_(std::move(out));
+  for (auto& [reply, res] : out)
+    if (reply)
+      reply(std::move(res));
+}
+
+const statement_def* batch_writer::effective(const item& it, bool isolating) {
+  // The careful twin only where applying a write twice is possible (a
+  // re-send) or where one write's conflict must not fail the others.
+  if (it.stmt->careful && (isolating || it.maybe_sent))
+    return it.stmt->careful;
+  return it.stmt;
 }
 
 batch_writer::attempt_outcome batch_writer::attempt_batch(std::vector<item>& batch,
@@ -271,17 +317,25 @@ batch_writer::attempt_outcome batch_writer::attempt_batch(std::vector<item>& bat
   std::vector<plan_input> in;
   in.reserve(batch.size());
   for (auto& it : batch)
-    in.push_back(plan_input{it.stmt, &it.req.key});
+    in.push_back(plan_input{effective(it, false), &it.req.key});
   auto plan = plan_batch(in);
+  auto t0 = clock::now();
   pg::pipeline_work work;
   work.units.resize(1);
   work.units[0].reserve(plan.size());
   for (auto& ex : plan)
     work.units[0].push_back(make_query(ex.stmt, batch, ex.writes));
-  auto res = pg::run_pipeline(conn_, work, clock::now() + cfg_.exec_timeout);
+  auto t1 = clock::now();
+  auto res = pg::run_pipeline(conn_, work, t1 + cfg_.exec_timeout);
+  auto t2 = clock::now();
+  auto micros = [](clock::duration d) {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+  };
   {
     std::lock_guard<std::mutex> guard{stats_mu_};
     stats_.executions += plan.size();
+    stats_.encode_micros += micros(t1 - t0);
+    stats_.server_micros += micros(t2 - t1);
   }
   if (res.status == pg::pipeline_status::connection_lost) {
     backend_pid_ = 0;
@@ -295,7 +349,7 @@ batch_writer::attempt_outcome batch_writer::attempt_batch(std::vector<item>& bat
       for (size_t idx = 0; idx < batch.size(); ++idx) {
         auto& it = batch[idx];
         if (!it.stmt->idempotent) {
-          out.emplace_back(it.token,
+          out.emplace_back(std::move(it.reply),
                            op_result::failure(storage_errc::outcome_unknown,
                                               "the database connection broke after the commit "
                                               "was sent; statement '" + it.stmt->name
@@ -319,11 +373,21 @@ batch_writer::attempt_outcome batch_writer::attempt_batch(std::vector<item>& bat
       auto& ex = plan[k];
       auto& qo = res.queries[0][k];
       if (ex.stmt->mode == statement_mode::bulk) {
-        if (!qo.res.split_by_ordinality(ex.writes.size(), split)) {
+        bool ok;
+        if (ex.stmt->match == row_match::key) {
+          std::vector<const std::string*> keys;
+          keys.reserve(ex.writes.size());
+          for (auto w : ex.writes)
+            keys.push_back(&batch[w].req.params.at(0).text);
+          ok = qo.res.split_by_key(keys, split);
+        } else {
+          ok = qo.res.split_by_ordinality(ex.writes.size(), split);
+        }
+        if (!ok) {
           for (auto w : ex.writes)
             results[w] = op_result::failure(storage_errc::database_error,
                                             "bulk statement '" + ex.stmt->name
-                                              + "' returned a row without a valid ordinality "
+                                              + "' returned a row that matches none of its writes "
                                                 "(the write was committed)");
           continue;
         }
@@ -334,8 +398,10 @@ batch_writer::attempt_outcome batch_writer::attempt_batch(std::vector<item>& bat
       }
     }
     for (size_t i = 0; i < batch.size(); ++i)
-      out.emplace_back(batch[i].token, std::move(results[i]));
+      out.emplace_back(std::move(batch[i].reply), std::move(results[i]));
     batch.clear();
+    std::lock_guard<std::mutex> guard{stats_mu_};
+    stats_.decode_micros += micros(clock::now() - t2);
     return attempt_outcome::done;
   }
   // Rolled back: one of the statements failed.
@@ -343,8 +409,8 @@ batch_writer::attempt_outcome batch_writer::attempt_batch(std::vector<item>& bat
     if (qo.state == pg::query_outcome::failed) {
       if (transient_state(qo.sqlstate))
         return attempt_outcome::retry;
-      if (batch.size() == 1) {
-        out.emplace_back(batch[0].token, op_result::failure(errc_from_sqlstate(qo.sqlstate),
+      if (batch.size() == 1 && !batch[0].stmt->careful) {
+        out.emplace_back(std::move(batch[0].reply), op_result::failure(errc_from_sqlstate(qo.sqlstate),
                                                             qo.message));
         batch.clear();
         return attempt_outcome::done;
@@ -366,7 +432,7 @@ batch_writer::attempt_outcome batch_writer::attempt_isolated(std::vector<item>& 
   pg::pipeline_work work;
   work.units.resize(batch.size());
   for (size_t i = 0; i < batch.size(); ++i)
-    work.units[i].push_back(make_query(batch[i].stmt, batch, {i}));
+    work.units[i].push_back(make_query(effective(batch[i], true), batch, {i}));
   auto res = pg::run_pipeline(conn_, work, clock::now() + cfg_.exec_timeout);
   size_t settled = res.status == pg::pipeline_status::complete ? batch.size()
                                                                 : res.first_unsettled;
@@ -375,13 +441,17 @@ batch_writer::attempt_outcome batch_writer::attempt_isolated(std::vector<item>& 
     auto& qo = res.queries[i][0];
     if (res.units[i].committed) {
       op_result r;
-      if (batch[i].stmt->mode == statement_mode::bulk && qo.res.split_by_ordinality(1, split))
+      auto* st = batch[i].stmt;
+      if (st->mode == statement_mode::bulk
+          && (st->match == row_match::key
+                ? qo.res.split_by_key({&batch[i].req.params.at(0).text}, split)
+                : qo.res.split_by_ordinality(1, split)))
         r.rows = std::move(split[0]);
       else if (batch[i].stmt->mode == statement_mode::single)
         r.rows = qo.res.to_result_set();
-      out.emplace_back(batch[i].token, std::move(r));
+      out.emplace_back(std::move(batch[i].reply), std::move(r));
     } else {
-      out.emplace_back(batch[i].token,
+      out.emplace_back(std::move(batch[i].reply),
                        op_result::failure(errc_from_sqlstate(qo.sqlstate), qo.message));
     }
   }
@@ -395,7 +465,7 @@ batch_writer::attempt_outcome batch_writer::attempt_isolated(std::vector<item>& 
     auto& it = batch[i];
     if (i < res.first_unsent) {
       if (!it.stmt->idempotent) {
-        out.emplace_back(it.token,
+        out.emplace_back(std::move(it.reply),
                          op_result::failure(storage_errc::outcome_unknown,
                                             "the database connection broke after the commit "
                                             "was sent; the write may or may not have been "

@@ -19,7 +19,8 @@
 // - If one write is rejected by the database (a constraint, a bad value), the
 //   batch is re-run one write per transaction so only that write fails.
 //
-// The completion callback runs on the writer thread, once per batch.
+// Each write's reply callback runs on the writer thread once its batch is
+// settled (committed or failed); it must be cheap and must not block.
 
 #pragma once
 
@@ -34,10 +35,12 @@
 #include <optional>
 #include <random>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "storage/pg/connection.hpp"
+#include "storage/pg/pipeline.hpp"
 #include "storage/statements.hpp"
 #include "storage/values.hpp"
 #include "storage/writer_stats.hpp"
@@ -65,10 +68,9 @@ struct writer_config {
 class batch_writer {
 public:
   using clock = std::chrono::steady_clock;
-  using completion = std::pair<uint64_t, op_result>;
-  using done_fn = std::function<void(std::vector<completion>&&)>;
+  using reply_fn = std::function<void(op_result&&)>;
 
-  batch_writer(writer_config cfg, const statement_registry& reg, done_fn done);
+  batch_writer(writer_config cfg, const statement_registry& reg);
   ~batch_writer();
 
   batch_writer(const batch_writer&) = delete;
@@ -82,10 +84,15 @@ public:
   /// whose deadline passes), answers the rest with shutting_down and joins.
   void stop();
 
+  /// Like stop(), but returns at once; `stopped` runs on the writer thread
+  /// after the last write was answered. The destructor joins the thread.
+  void stop_async(std::function<void()> stopped);
+
   /// Queues a write. Never blocks on the database. Returns an error result
-  /// right away for an unknown statement or a wrong parameter count;
-  /// otherwise the result comes later through the completion callback.
-  std::optional<op_result> submit(uint64_t token, write_request req, clock::time_point deadline);
+  /// right away (and does not call `reply`) for an unknown statement, a wrong
+  /// parameter count or a stopping writer; otherwise `reply` is called once,
+  /// on the writer thread, when the write's batch is settled.
+  std::optional<op_result> submit(write_request req, clock::time_point deadline, reply_fn reply);
 
   /// Number of writes queued or in flight.
   size_t pending() const;
@@ -97,8 +104,10 @@ public:
   int backend_pid() const { return backend_pid_.load(); }
 
 private:
+  using completion = std::pair<reply_fn, op_result>;
+
   struct item {
-    uint64_t token;
+    reply_fn reply;
     write_request req;
     clock::time_point deadline;
     const statement_def* stmt;
@@ -114,12 +123,14 @@ private:
   enum class attempt_outcome { done, retry, isolate };
   attempt_outcome attempt_batch(std::vector<item>& batch, std::vector<completion>& out);
   attempt_outcome attempt_isolated(std::vector<item>& batch, std::vector<completion>& out);
+  static const statement_def* effective(const item& it, bool isolating);
+  pg::pipeline_query make_query(const statement_def* st, const std::vector<item>& batch,
+                                const std::vector<size_t>& writes) const;
   void expire(std::vector<item>& batch, std::vector<completion>& out, bool all, storage_errc why);
   void log_warn(const std::string& msg);
 
   writer_config cfg_;
   const statement_registry& reg_;
-  done_fn done_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -127,9 +138,14 @@ private:
   size_t in_flight_ = 0;
   bool stopping_ = false;
   bool started_ = false;
+  bool exited_ = false;
+  std::function<void()> on_stopped_;
   std::thread thread_;
 
   pg::connection conn_;
+  /// Per statement: element type OID of each bulk parameter that is sent as
+  /// a binary array, 0 for those sent as text. Filled at connect time.
+  std::unordered_map<const statement_def*, std::vector<uint32_t>> binary_types_;
   std::atomic<int> backend_pid_{0};
   bool connected_once_ = false;
   std::chrono::milliseconds backoff_;

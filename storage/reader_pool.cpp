@@ -4,8 +4,8 @@
 
 namespace millrace::storage {
 
-reader_pool::reader_pool(reader_config cfg, const statement_registry& reg, done_fn done)
-  : cfg_(std::move(cfg)), reg_(reg), done_(std::move(done)) {
+reader_pool::reader_pool(reader_config cfg, const statement_registry& reg)
+  : cfg_(std::move(cfg)), reg_(reg) {
   // nop
 }
 
@@ -17,28 +17,43 @@ void reader_pool::start() {
   std::lock_guard<std::mutex> guard{mu_};
   if (!threads_.empty())
     return;
-  for (size_t i = 0; i < std::max<size_t>(1, cfg_.connections); ++i)
+  live_threads_ = std::max<size_t>(1, cfg_.connections);
+  for (size_t i = 0; i < live_threads_; ++i)
     threads_.emplace_back([this, i] { run(i); });
 }
 
 void reader_pool::stop() {
-  std::deque<item> dropped;
-  {
-    std::lock_guard<std::mutex> guard{mu_};
-    stopping_ = true;
-    dropped.swap(queue_);
-  }
-  cv_.notify_all();
-  for (auto& it : dropped)
-    done_(it.token, op_result::failure(storage_errc::shutting_down, "the reader pool is stopping"));
+  stop_async(nullptr);
   for (auto& t : threads_)
     if (t.joinable())
       t.join();
   threads_.clear();
 }
 
-std::optional<op_result> reader_pool::submit(uint64_t token, read_request req,
-                                             clock::time_point deadline) {
+void reader_pool::stop_async(std::function<void()> stopped) {
+  std::deque<item> dropped;
+  bool run_now = false;
+  {
+    std::lock_guard<std::mutex> guard{mu_};
+    stopping_ = true;
+    dropped.swap(queue_);
+    if (stopped) {
+      if (live_threads_ == 0)
+        run_now = true;
+      else
+        on_stopped_ = std::move(stopped);
+    }
+  }
+  cv_.notify_all();
+  for (auto& it : dropped)
+    if (it.reply)
+      it.reply(op_result::failure(storage_errc::shutting_down, "the reader pool is stopping"));
+  if (run_now)
+    stopped();
+}
+
+std::optional<op_result> reader_pool::submit(read_request req, clock::time_point deadline,
+                                             reply_fn reply) {
   auto* st = reg_.find(req.statement);
   if (st == nullptr)
     return op_result::failure(storage_errc::unknown_statement,
@@ -55,7 +70,7 @@ std::optional<op_result> reader_pool::submit(uint64_t token, read_request req,
     std::lock_guard<std::mutex> guard{mu_};
     if (stopping_)
       return op_result::failure(storage_errc::shutting_down, "the reader pool is stopping");
-    queue_.push_back(item{token, std::move(req), deadline});
+    queue_.push_back(item{std::move(reply), std::move(req), deadline});
   }
   cv_.notify_one();
   return std::nullopt;
@@ -69,7 +84,7 @@ size_t reader_pool::pending() const {
 bool reader_pool::connect(pg::connection& conn) {
   try {
     pg::connection c{cfg_.connect};
-    c.exec("SET default_transaction_read_only = on; SET statement_timeout = "
+    c.exec("SET jit = off; SET default_transaction_read_only = on; SET statement_timeout = "
            + std::to_string(cfg_.query_timeout.count()));
     for (auto& def : reg_.all())
       if (def.mode == statement_mode::single)
@@ -117,10 +132,17 @@ void reader_pool::run(size_t) {
       r = op_result::failure(storage_errc::timeout, "the read waited past its deadline");
     else
       r = execute(conn, it);
-    done_(it.token, std::move(r));
+    if (it.reply)
+      it.reply(std::move(r));
     lk.lock();
     --running_;
   }
+  std::function<void()> stopped;
+  if (--live_threads_ == 0)
+    stopped = std::move(on_stopped_);
+  lk.unlock();
+  if (stopped)
+    stopped();
 }
 
 } // namespace millrace::storage

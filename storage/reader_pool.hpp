@@ -4,8 +4,8 @@
 //
 // Reader connections set default_transaction_read_only, so a read statement
 // can never write. A read whose connection breaks is retried once on a new
-// connection (reads have no side effects). The completion callback runs on a
-// reader thread.
+// connection (reads have no side effects). Each read's reply callback runs on
+// a reader thread.
 
 #pragma once
 
@@ -42,9 +42,9 @@ struct reader_config {
 class reader_pool {
 public:
   using clock = std::chrono::steady_clock;
-  using done_fn = std::function<void(uint64_t token, op_result&&)>;
+  using reply_fn = std::function<void(op_result&&)>;
 
-  reader_pool(reader_config cfg, const statement_registry& reg, done_fn done);
+  reader_pool(reader_config cfg, const statement_registry& reg);
   ~reader_pool();
 
   reader_pool(const reader_pool&) = delete;
@@ -54,15 +54,19 @@ public:
   /// Answers queued reads with shutting_down, waits for running ones, joins.
   void stop();
 
+  /// Like stop(), but returns at once; `stopped` runs (on a pool thread, or
+  /// here if there are none) once every thread has finished its last read.
+  void stop_async(std::function<void()> stopped);
+
   /// Queues a read; returns an error right away for an unknown statement or a
   /// wrong parameter count.
-  std::optional<op_result> submit(uint64_t token, read_request req, clock::time_point deadline);
+  std::optional<op_result> submit(read_request req, clock::time_point deadline, reply_fn reply);
 
   size_t pending() const;
 
 private:
   struct item {
-    uint64_t token;
+    reply_fn reply;
     read_request req;
     clock::time_point deadline;
   };
@@ -73,12 +77,13 @@ private:
 
   reader_config cfg_;
   const statement_registry& reg_;
-  done_fn done_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<item> queue_;
   size_t running_ = 0;
+  size_t live_threads_ = 0;
   bool stopping_ = false;
+  std::function<void()> on_stopped_;
   std::vector<std::thread> threads_;
 };
 

@@ -28,7 +28,7 @@ bool parse_header(const std::string& line, std::string& key, std::string& val) {
   if (line.compare(0, 2, "--") != 0)
     return false;
   auto rest = strip(line.substr(2));
-  for (const char* k : {"name", "mode", "idempotent"}) {
+  for (const char* k : {"name", "mode", "idempotent", "match", "careful"}) {
     std::string prefix = std::string(k) + ":";
     if (rest.compare(0, prefix.size(), prefix) == 0) {
       val = strip(rest.substr(prefix.size()));
@@ -92,6 +92,17 @@ statement_registry::statement_registry(const std::vector<embedded_file>& files) 
           else
             throw std::invalid_argument(f.name + std::string(": statement '") + cur.name
                                         + "': mode must be bulk or single, got '" + val + "'");
+        } else if (key == "careful") {
+          cur.careful_name = val;
+        } else if (key == "match") {
+          if (val == "ordinality")
+            cur.match = row_match::ordinality;
+          else if (val == "key")
+            cur.match = row_match::key;
+          else
+            throw std::invalid_argument(f.name + std::string(": statement '") + cur.name
+                                        + "': match must be ordinality or key, got '" + val
+                                        + "'");
         } else { // idempotent
           if (val != "yes" && val != "no")
             throw std::invalid_argument(f.name + std::string(": statement '") + cur.name
@@ -111,6 +122,20 @@ statement_registry::statement_registry(const std::vector<embedded_file>& files) 
       cur.sql += '\n';
     }
     flush();
+  }
+  for (auto& def : defs_) {
+    if (def.careful_name.empty())
+      continue;
+    auto i = index_.find(def.careful_name);
+    if (i == index_.end())
+      throw std::invalid_argument(def.file + ": statement '" + def.name + "' names careful twin '"
+                                  + def.careful_name + "', which does not exist");
+    auto& twin = defs_[i->second];
+    if (twin.param_count != def.param_count || twin.mode != def.mode || twin.match != def.match)
+      throw std::invalid_argument(def.file + ": statement '" + def.name + "' and its careful twin '"
+                                  + twin.name + "' differ in parameters, mode or row matching");
+    def.careful = &twin;
+    def.idempotent = true;
   }
 }
 

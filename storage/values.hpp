@@ -87,6 +87,11 @@ typename Inspector::result_type inspect(Inspector& f, read_request& x) {
 }
 
 /// Outcome of one write or read.
+struct op_result;
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, op_result& x);
+
 struct op_result {
   storage_errc code = storage_errc::none;
   /// Human-readable detail when code != none (includes the SQLSTATE).
@@ -103,5 +108,10 @@ struct op_result {
     return r;
   }
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, op_result& x) {
+  return f(x.code, x.message, x.rows);
+}
 
 } // namespace millrace::storage

@@ -17,7 +17,10 @@ struct writer_stats {
   uint64_t resent_batches = 0; // re-sent after a broken connection
   uint64_t isolations = 0;     // batches re-run one write per transaction
   uint64_t failed_writes = 0;
-  uint64_t commit_micros = 0;  // total time spent in commits
+  uint64_t commit_micros = 0;  // total time from taking a batch to answering it
+  uint64_t encode_micros = 0;  // building the statements of batches
+  uint64_t server_micros = 0;  // waiting for the server (send, execute, commit)
+  uint64_t decode_micros = 0;  // handing rows back to writes
   /// Batch sizes: [1], [2,4], [5,16], [17,64], [65,256], [257,1024], [1025,...]
   uint64_t size_buckets[7] = {0, 0, 0, 0, 0, 0, 0};
   bool connected = false;
@@ -26,7 +29,8 @@ struct writer_stats {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, writer_stats& x) {
   return f(x.batches, x.writes, x.executions, x.max_batch, x.reconnects, x.resent_batches,
-           x.isolations, x.failed_writes, x.commit_micros, x.size_buckets, x.connected);
+           x.isolations, x.failed_writes, x.commit_micros, x.encode_micros, x.server_micros,
+           x.decode_micros, x.size_buckets, x.connected);
 }
 
 } // namespace millrace::storage

@@ -19,15 +19,25 @@ namespace millrace::actors {
 ///   and invalid_input when the database rejected it). See
 ///   storage/batch_writer.hpp for the exact guarantees.
 /// - Writes from one sender with the same key are applied in the order sent.
-/// - `wdone` is internal: the writer thread's signal that results are ready.
+/// - A group of writes (a vector) is answered once, when every write of the
+///   group is settled, with one op_result per write in the same order; each
+///   write commits or fails on its own. The group is refused as a whole with
+///   `overloaded` when it does not fit in the queue. Callers that produce many
+///   writes at once send them as a group: one message instead of one each.
+/// - `wdone`, `fence` and `barrier` are internal: a writer thread stopped; a
+///   fence before a barrier write committed; the barrier write was answered.
 using storage_writer_actor = caf::typed_actor<
   caf::replies_to<write_atom, storage::write_request>::with<storage::result_set>,
+  caf::replies_to<write_atom, std::vector<storage::write_request>>::with<
+    std::vector<storage::op_result>>,
   caf::replies_to<stats_atom>::with<storage::writer_stats>,
   caf::replies_to<status_atom>::with<actor_status>,
-  caf::reacts_to<wdone_atom>>;
+  caf::reacts_to<wdone_atom>,
+  caf::reacts_to<fence_atom>,
+  caf::reacts_to<barrier_atom>>;
 
 /// Runs named read statements on a pool of read-only connections
-/// (path /millrace/storage/reader). `rdone` is internal.
+/// (path /millrace/storage/reader). `rdone` is internal (the pool stopped).
 using storage_reader_actor = caf::typed_actor<
   caf::replies_to<read_atom, storage::read_request>::with<storage::result_set>,
   caf::replies_to<status_atom>::with<actor_status>,

@@ -27,6 +27,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(millrace, caf::first_custom_type_id)
   CAF_ADD_ATOM(millrace, millrace::actors, maintain_atom, "maintain")
   CAF_ADD_ATOM(millrace, millrace::actors, stop_tmo_atom, "stoptmo")
   CAF_ADD_ATOM(millrace, millrace::actors, children_atom, "children")
+  CAF_ADD_ATOM(millrace, millrace::actors, fence_atom, "fence")
+  CAF_ADD_ATOM(millrace, millrace::actors, barrier_atom, "barrier")
 
   // -- message types ---------------------------------------------------------
   CAF_ADD_TYPE_ID(millrace, (millrace::actors::actor_status))
@@ -36,5 +38,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(millrace, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(millrace, (millrace::storage::read_request))
   CAF_ADD_TYPE_ID(millrace, (millrace::storage::writer_stats))
   CAF_ADD_TYPE_ID(millrace, (std::vector<millrace::storage::write_request>))
+  CAF_ADD_TYPE_ID(millrace, (millrace::storage::op_result))
+  CAF_ADD_TYPE_ID(millrace, (std::vector<millrace::storage::op_result>))
 
 CAF_END_TYPE_ID_BLOCK(millrace)

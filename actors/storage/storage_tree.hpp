@@ -18,17 +18,25 @@ namespace millrace::actors {
 
 struct writer_actor_config {
   storage::writer_config writer;
+  /// Connections (each with its own writer thread) that writes are spread
+  /// over, by key: writes with the same key always share one, so their order
+  /// holds. A barrier write (empty key) waits until everything accepted before
+  /// it committed on every connection, and holds back everything after it.
+  size_t connections = 2;
   /// Most writes queued or in flight; past it, `write` is answered with
   /// storage_errc::overloaded instead of growing the queue.
   size_t queue_max = 100000;
   /// A write not committed within this time is answered with an error.
   caf::timespan write_timeout = std::chrono::seconds{10};
+  /// Statements to prepare; null means the built-in ones (storage/sql).
+  const storage::statement_registry* statements = nullptr;
 };
 
 struct reader_actor_config {
   storage::reader_config reader;
   size_t queue_max = 10000;
   caf::timespan read_timeout = std::chrono::seconds{10};
+  const storage::statement_registry* statements = nullptr;
 };
 
 struct maintenance_config {

@@ -7,6 +7,7 @@ actors::root_config make_root_config(const options& opts, const std::string& con
   auto& w = rc.storage.writer;
   w.writer.connect = {conninfo, opts.connect_timeout, "millrace-writer"};
   w.writer.batch_max = static_cast<size_t>(opts.batch_max);
+  w.connections = static_cast<size_t>(opts.writer_connections);
   w.queue_max = static_cast<size_t>(opts.queue_max);
   w.write_timeout = opts.write_timeout;
   auto& r = rc.storage.reader;

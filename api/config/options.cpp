@@ -26,6 +26,7 @@ const key_doc keys[] = {
   {"database.embedded_dir", "var/pg", "directory of the embedded cluster"},
   {"database.readers", "2", "read-only connections in the reader pool (1-64)"},
   {"database.connect_timeout", "5s", "give up one connection attempt after this long"},
+  {"storage.writer_connections", "2", "connections the writer spreads writes over, by key (1-16)"},
   {"storage.batch_max", "5000", "most writes in one transaction (1-100000)"},
   {"storage.queue_max", "100000", "most writes queued before 'overloaded' (1-10000000)"},
   {"storage.write_timeout", "10s", "a write not committed by then fails"},
@@ -184,6 +185,8 @@ options load_options(const std::vector<std::string>& args) {
   if (out.connect_timeout.count() < 1)
     throw config_error("database.connect_timeout: expected at least 1s, got '"
                        + v["database.connect_timeout"] + "'");
+  out.writer_connections =
+    parse_int("storage.writer_connections", v["storage.writer_connections"], 1, 16);
   out.batch_max = parse_int("storage.batch_max", v["storage.batch_max"], 1, 100000);
   out.queue_max = parse_int("storage.queue_max", v["storage.queue_max"], 1, 10000000);
   out.write_timeout = parse_duration("storage.write_timeout", v["storage.write_timeout"]);

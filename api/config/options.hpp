@@ -30,6 +30,7 @@ struct options {
   std::chrono::seconds connect_timeout{5};
 
   // [storage]
+  int writer_connections = 2;
   int batch_max = 5000;
   int queue_max = 100000;
   std::chrono::milliseconds write_timeout{10000};

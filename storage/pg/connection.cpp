@@ -3,6 +3,8 @@
 #include <libpq-fe.h>
 
 #include <cstdlib>
+#include <string_view>
+#include <unordered_map>
 
 namespace millrace::storage::pg {
 
@@ -106,6 +108,45 @@ bool result::split_by_ordinality(size_t n, std::vector<result_set>& out) const {
                                      static_cast<size_t>(PQgetlength(res_, r, c))));
     }
     out[idx - 1].rows.push_back(std::move(row));
+  }
+  return true;
+}
+
+bool result::split_by_key(const std::vector<const std::string*>& keys,
+                          std::vector<result_set>& out) const {
+  out.assign(keys.size(), result_set{});
+  if (!res_)
+    return true;
+  int ncols = PQnfields(res_);
+  int nrows = PQntuples(res_);
+  if (ncols < 1)
+    return nrows == 0;
+  std::unordered_map<std::string_view, size_t> index;
+  index.reserve(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i)
+    index.emplace(*keys[i], i);
+  std::vector<std::string> cols;
+  for (int c = 1; c < ncols; ++c)
+    cols.emplace_back(PQfname(res_, c));
+  for (auto& rs : out)
+    rs.columns = cols;
+  for (int r = 0; r < nrows; ++r) {
+    if (PQgetisnull(res_, r, 0))
+      return false;
+    auto i = index.find(std::string_view(PQgetvalue(res_, r, 0),
+                                         static_cast<size_t>(PQgetlength(res_, r, 0))));
+    if (i == index.end())
+      return false;
+    sql_row row;
+    row.reserve(static_cast<size_t>(ncols - 1));
+    for (int c = 1; c < ncols; ++c) {
+      if (PQgetisnull(res_, r, c))
+        row.push_back(sql_value::null_value());
+      else
+        row.emplace_back(std::string(PQgetvalue(res_, r, c),
+                                     static_cast<size_t>(PQgetlength(res_, r, c))));
+    }
+    out[i->second].rows.push_back(std::move(row));
   }
   return true;
 }
@@ -244,6 +285,17 @@ void connection::prepare(const std::string& name, const std::string& sql) {
     throw error("not connected", "", true);
   result r{PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr)};
   check(r, ("prepare " + name).c_str());
+}
+
+std::vector<uint32_t> connection::describe_params(const std::string& name) {
+  if (!conn_)
+    throw error("not connected", "", true);
+  result r{PQdescribePrepared(conn_, name.c_str())};
+  check(r, ("describe " + name).c_str());
+  std::vector<uint32_t> out;
+  for (int i = 0; i < PQnparams(r.get()); ++i)
+    out.push_back(PQparamtype(r.get(), i));
+  return out;
 }
 
 result_set connection::query_prepared(const std::string& name,

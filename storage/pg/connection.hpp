@@ -58,6 +58,12 @@ public:
   /// an ordinality is missing or out of range.
   bool split_by_ordinality(size_t n, std::vector<result_set>& out) const;
 
+  /// Splits the rows of a bulk statement by their first column, matched
+  /// against `keys` (one per write; text comparison), into keys.size() result
+  /// sets (without that column). Returns false for a row whose key is unknown.
+  bool split_by_key(const std::vector<const std::string*>& keys,
+                    std::vector<result_set>& out) const;
+
 private:
   pg_result* res_ = nullptr;
 };
@@ -97,6 +103,9 @@ public:
 
   /// Prepares a named statement.
   void prepare(const std::string& name, const std::string& sql);
+
+  /// The parameter type OIDs of a prepared statement.
+  std::vector<uint32_t> describe_params(const std::string& name);
 
   /// Runs a prepared statement and returns its rows.
   result_set query_prepared(const std::string& name, const std::vector<sql_value>& params);

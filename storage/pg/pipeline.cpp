@@ -51,13 +51,20 @@ pipeline_result run_pipeline(connection& conn, const pipeline_work& work,
   // -- send everything (libpq buffers it; flushing happens below) ------------
   size_t sent_syncs = 0;
   std::vector<const char*> ptrs;
+  std::vector<int> lengths;
+  std::vector<int> formats;
   for (auto& unit : work.units) {
     for (auto& q : unit) {
       ptrs.clear();
-      for (size_t i = 0; i < q.values.size(); ++i)
-        ptrs.push_back(q.nulls[i] ? nullptr : q.values[i].c_str());
+      lengths.clear();
+      formats.clear();
+      for (size_t i = 0; i < q.values.size(); ++i) {
+        ptrs.push_back(q.nulls[i] ? nullptr : q.values[i].data());
+        lengths.push_back(static_cast<int>(q.values[i].size()));
+        formats.push_back(i < q.binary.size() && q.binary[i] ? 1 : 0);
+      }
       if (PQsendQueryPrepared(c, q.statement.c_str(), static_cast<int>(ptrs.size()), ptrs.data(),
-                              nullptr, nullptr, 0)
+                              lengths.data(), formats.data(), 0)
           != 1) {
         out.first_unsettled = out.first_unsent = sent_syncs;
         return fail("cannot send " + q.statement + ": " + conn.last_error());

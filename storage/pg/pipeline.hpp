@@ -20,6 +20,7 @@ struct pipeline_query {
   std::string statement;          // prepared statement name
   std::vector<std::string> values;
   std::vector<bool> nulls;        // same size as values
+  std::vector<bool> binary;       // same size as values; false = text format
 };
 
 struct query_outcome {

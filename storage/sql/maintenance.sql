@@ -12,3 +12,9 @@ SELECT millrace_drop_partitions(now() - make_interval(days => $1::integer)) AS d
 -- name: db_now
 -- The database clock. Leases are measured on it, never on a worker's clock.
 SELECT now() AS now
+
+-- name: fence
+-- Does nothing. The writer sends it to every connection but one before a
+-- barrier write, to learn when everything queued before the barrier has
+-- committed.
+SELECT 1 AS fence

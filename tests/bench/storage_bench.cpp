@@ -3,13 +3,17 @@
 // the same run, on the same database, the naive baseline: one autocommit
 // statement per job from several client threads.
 //
-// A "job insert" here is the complete durable submission Millrace makes for a
-// job: the statement enqueue_job, which writes the job's definition, its live
-// queue row and its "queued" event (three rows, three index entries). The
-// baseline runs the very same statement, one job per transaction.
+// Two workloads, each measured through the storage actor and with the naive
+// baseline (the same statement, one job per autocommit transaction):
+// - "job row": one INSERT of a job definition row per job (table `job`), the
+//   unit the storage targets are stated in;
+// - "submission": what Millrace writes to accept a job (statement
+//   enqueue_job): the definition, its live queue row and its "queued" event,
+//   three rows and three index entries.
 //
 // Usage: millrace-bench-storage [--n 200000] [--senders 16] [--window 512]
 //                               [--baseline-threads 4] [--seconds 5]
+//                               [--rate 20000] [--workload row|submission|both]
 //                               [--database-url CONNINFO]
 
 #include <atomic>
@@ -28,6 +32,8 @@
 #include "actors/protocol/storage_actor.hpp"
 #include "actors/storage/storage_tree.hpp"
 #include "actors/system/actor_config.hpp"
+#include "storage/embedded_file.hpp"
+#include "storage/pg/text_array.hpp"
 #include "tests/bench/bench_util.hpp"
 
 using namespace millrace;
@@ -46,6 +52,9 @@ struct args_t {
   int baseline_threads = 4;
   int seconds = 5;
   int rate = 20000;
+  std::string workload = "both";
+  int group = 1; // writes per message in the throughput test
+  int connections = 2;
 };
 
 args_t parse(int argc, char** argv) {
@@ -59,12 +68,57 @@ args_t parse(int argc, char** argv) {
     else if (k == "--baseline-threads") a.baseline_threads = static_cast<int>(v);
     else if (k == "--seconds") a.seconds = static_cast<int>(v);
     else if (k == "--rate") a.rate = static_cast<int>(v);
+    else if (k == "--workload") a.workload = argv[i + 1];
+    else if (k == "--group") a.group = static_cast<int>(v);
+    else if (k == "--connections") a.connections = static_cast<int>(v);
   }
   return a;
 }
 
+enum class workload { row, submission };
+
+const char* name_of(workload w) {
+  return w == workload::row ? "job row" : "submission";
+}
+
+// The bench-only statement for the "job row" workload, next to the built-in
+// ones: a plain multi-row insert of job definitions, with its careful twin.
+// Like a plain INSERT, it returns nothing: the acknowledgement is the commit.
+const char* row_sql = R"(
+-- name: bench_insert_job
+-- mode: bulk
+-- match: key
+-- careful: bench_insert_job_careful
+INSERT INTO job (id, workspace_id, kind, args, tag, priority, created_by)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::smallint[],
+                     $7::text[])
+
+-- name: bench_insert_job_careful
+-- mode: bulk
+-- match: key
+INSERT INTO job (id, workspace_id, kind, args, tag, priority, created_by)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::smallint[],
+                     $7::text[])
+ON CONFLICT DO NOTHING
+)";
+
+const storage::statement_registry& bench_statements() {
+  static const storage::statement_registry reg = [] {
+    auto files = storage::statement_files();
+    files.push_back({"bench.sql", row_sql});
+    return storage::statement_registry{files};
+  }();
+  return reg;
+}
+
+workload current = workload::row;
+
 storage::write_request job_write(uint64_t n, uint32_t run) {
   auto id = bench::uuid_for(n, run);
+  if (current == workload::row)
+    return storage::write_request{"bench_insert_job",
+                                  {id, "admins", "noop", R"({"n":1})", "bench", "0", "bench"},
+                                  id};
   auto null = storage::sql_value::null_value();
   return storage::write_request{
     "enqueue_job",
@@ -108,6 +162,7 @@ struct sender_state {
   storage_writer_actor writer;
   uint64_t next = 0, end = 0, outstanding = 0;
   uint32_t run = 0;
+  int group = 1;
   sender_report rep;
   caf::actor done_to;
 };
@@ -117,12 +172,16 @@ void report_and_quit(caf::stateful_actor<sender_state>* self) {
   self->quit();
 }
 
+void send_group(caf::stateful_actor<sender_state>* self);
+
 void send_one(caf::stateful_actor<sender_state>* self) {
   auto& st = self->state;
+  if (st.group > 1)
+    return send_group(self);
   auto n = st.next++;
   ++st.outstanding;
   auto t0 = clk::now();
-  self->request(st.writer, std::chrono::seconds{120}, write_atom_v, job_write(n, st.run))
+  self->request(st.writer, caf::infinite, write_atom_v, job_write(n, st.run))
     .then(
       [self, t0](storage::result_set&) {
         auto& s = self->state;
@@ -145,14 +204,57 @@ void send_one(caf::stateful_actor<sender_state>* self) {
       });
 }
 
+// Sends the next `group` writes as one message; every write of the group
+// sees the group's round-trip as its latency.
+void send_group(caf::stateful_actor<sender_state>* self) {
+  auto& st = self->state;
+  std::vector<storage::write_request> reqs;
+  auto n = std::min<uint64_t>(static_cast<uint64_t>(st.group), st.end - st.next);
+  reqs.reserve(n);
+  for (uint64_t k = 0; k < n; ++k)
+    reqs.push_back(job_write(st.next++, st.run));
+  ++st.outstanding;
+  auto t0 = clk::now();
+  self->request(st.writer, caf::infinite, write_atom_v, std::move(reqs))
+    .then(
+      [self, t0](std::vector<storage::op_result>& rs) {
+        auto& s = self->state;
+        auto ms = std::chrono::duration<double, std::milli>(clk::now() - t0).count();
+        for (auto& r : rs) {
+          if (r.ok()) {
+            s.rep.lat_ms.push_back(ms);
+          } else if (s.rep.errors++ == 0) {
+            s.rep.first_error = r.message;
+          }
+        }
+        --s.outstanding;
+        if (s.next < s.end)
+          send_group(self);
+        else if (s.outstanding == 0)
+          report_and_quit(self);
+      },
+      [self](caf::error& err) {
+        auto& s = self->state;
+        if (s.rep.errors++ == 0)
+          s.rep.first_error = describe(err);
+        --s.outstanding;
+        if (s.next < s.end)
+          send_group(self);
+        else if (s.outstanding == 0)
+          report_and_quit(self);
+      });
+}
+
 caf::behavior sender(caf::stateful_actor<sender_state>* self, storage_writer_actor writer,
-                     uint64_t first, uint64_t count, int window, uint32_t run, caf::actor done_to) {
+                     uint64_t first, uint64_t count, int window, uint32_t run, caf::actor done_to,
+                     int group) {
   auto& st = self->state;
   st.writer = writer;
   st.next = first;
   st.end = first + count;
   st.run = run;
   st.done_to = done_to;
+  st.group = group;
   return {[self, window](go_atom) {
     for (int i = 0; i < window && self->state.next < self->state.end; ++i)
       send_one(self);
@@ -184,7 +286,7 @@ caf::behavior paced(caf::stateful_actor<paced_state>* self, storage_writer_actor
   };
   return {[self, finish](tick_atom, int64_t sent_ns) {
     auto t0 = clk::time_point{std::chrono::nanoseconds{sent_ns}};
-    self->request(self->state.writer, std::chrono::seconds{120}, write_atom_v,
+    self->request(self->state.writer, caf::infinite, write_atom_v,
                   job_write(self->state.next++, self->state.run))
       .then(
         [self, t0, finish](storage::result_set&) {
@@ -218,35 +320,31 @@ storage::writer_stats writer_stats_of(caf::scoped_actor& self, const storage_wri
 
 // -- naive baseline ----------------------------------------------------------------
 
+// Several client threads, each with its own connection, each running the
+// workload's statement for one job per autocommit transaction.
 double run_baseline(const std::string& conninfo, int threads, int seconds, uint32_t run) {
   std::atomic<uint64_t> done{0};
   std::atomic<bool> stop{false};
   std::vector<std::thread> ts;
-  auto& reg = storage::statement_registry::builtin();
-  auto* st = reg.find("enqueue_job");
+  auto name = job_write(0, run).statement;
+  auto* st = bench_statements().find(name);
   for (int t = 0; t < threads; ++t)
     ts.emplace_back([&, t] {
       storage::pg::connection c{storage::pg::connect_options{conninfo}};
-      c.prepare("enqueue_job", st->sql);
+      c.exec("SET jit = off");
+      c.prepare(name, st->sql);
       uint64_t n = (static_cast<uint64_t>(t) + 1) << 40;
-      std::vector<std::string> vals(17);
-      std::vector<const char*> ptrs(17);
       while (!stop) {
         auto w = job_write(n++, run);
-        for (size_t i = 0; i < 17; ++i) {
-          vals[i] = w.params[i].null ? "{NULL}" : "{\"" + w.params[i].text + "\"}";
-          if (w.params[i].text.find('"') != std::string::npos) // the JSON args
-            vals[i] = "{\"{\\\"n\\\":1}\"}";
-          ptrs[i] = vals[i].c_str();
+        // The bulk statement with one-element arrays: one job, one statement.
+        std::vector<storage::sql_value> params;
+        for (auto& v : w.params) {
+          std::string arr = "{";
+          std::vector<storage::sql_value> one{v};
+          arr = storage::pg::encode_text_array({&one}, 0);
+          params.emplace_back(std::move(arr));
         }
-        PGresult* r = PQexecPrepared(c.native(), "enqueue_job", 17, ptrs.data(), nullptr,
-                                     nullptr, 0);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-          std::fprintf(stderr, "baseline: %s\n", PQresultErrorMessage(r));
-          PQclear(r);
-          std::exit(1);
-        }
-        PQclear(r);
+        c.query_prepared(name, params);
         ++done;
       }
     });
@@ -263,28 +361,24 @@ double run_baseline(const std::string& conninfo, int threads, int seconds, uint3
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sender_report)
 
-int main(int argc, char** argv) {
-  auto a = parse(argc, argv);
-  auto server = bench::server_from_env(argc, argv);
+void run_workload(caf::actor_system& sys, const args_t& a, const std::string& server) {
   bench::bench_database db{server};
-  std::printf("millrace storage benchmark (%u cores)\n", std::thread::hardware_concurrency());
-  std::printf("job insert = enqueue_job: definition + queue row + 'queued' event, committed\n\n");
-
-  millrace_config cfg{0};
-  caf::actor_system sys{cfg};
   writer_actor_config wc;
+  wc.statements = &bench_statements();
+  wc.connections = static_cast<size_t>(a.connections);
   wc.writer.connect = {db.conninfo(), std::chrono::seconds{5}, "millrace-bench"};
   wc.queue_max = 1000000;
   wc.write_timeout = std::chrono::seconds{120};
   auto writer = caf::actor_cast<storage_writer_actor>(spawn_storage_writer(sys, wc, "/bench/writer"));
   caf::scoped_actor self{sys};
-  uint32_t run = static_cast<uint32_t>(::getpid());
+  uint32_t run = static_cast<uint32_t>(::getpid()) * 4 + static_cast<uint32_t>(current);
   uint64_t next_id = 1;
+  std::printf("\n== workload: %s ==\n", name_of(current));
 
   // 1. Low load: one sender, one write at a time.
   {
     sender_report r;
-    auto s = sys.spawn(sender, writer, next_id, uint64_t{2000}, 1, run, caf::actor{self});
+    auto s = sys.spawn(sender, writer, next_id, uint64_t{2000}, 1, run, caf::actor{self}, 1);
     next_id += 2000;
     self->send(s, go_atom::value);
     self->receive([&](sender_report& rep) { r = std::move(rep); });
@@ -322,7 +416,8 @@ int main(int argc, char** argv) {
     auto per = a.n / static_cast<uint64_t>(a.senders);
     std::vector<caf::actor> ss;
     for (int i = 0; i < a.senders; ++i) {
-      ss.push_back(sys.spawn(sender, writer, next_id, per, a.window, run, caf::actor{self}));
+      ss.push_back(
+        sys.spawn(sender, writer, next_id, per, a.window, run, caf::actor{self}, a.group));
       next_id += per;
     }
     auto cpu0 = bench::cpu_seconds();
@@ -345,14 +440,21 @@ int main(int argc, char** argv) {
     auto total = per * static_cast<uint64_t>(a.senders);
     ours = static_cast<double>(total - all.errors) / secs;
     auto batches = after.batches - before.batches;
-    std::printf("\nthroughput (%d senders x %d in flight, %" PRIu64 " jobs):\n", a.senders,
-                a.window, total);
-    std::printf("  storage actor: %.0f durable job inserts/s (%.2f s), errors %" PRIu64 "\n", ours,
+    std::printf("\nthroughput (%d senders x %d messages in flight, %d writes per message, %" PRIu64
+                " jobs):\n",
+                a.senders, a.window, a.group, total);
+    std::printf("  storage actor: %.0f jobs/s durable (%.2f s), errors %" PRIu64 "\n", ours,
                 secs, all.errors);
     std::printf("  batches %" PRIu64 ", mean batch %.0f writes, statement executions %" PRIu64
                 ", max batch %" PRIu64 "\n",
                 batches, batches ? static_cast<double>(after.writes - before.writes) / static_cast<double>(batches) : 0.0,
                 after.executions - before.executions, after.max_batch);
+    std::printf("  writer thread per batch: encode %.1f ms, server %.1f ms, decode %.1f ms; "
+                "whole batch %.1f ms\n",
+                (after.encode_micros - before.encode_micros) / 1e3 / static_cast<double>(batches),
+                (after.server_micros - before.server_micros) / 1e3 / static_cast<double>(batches),
+                (after.decode_micros - before.decode_micros) / 1e3 / static_cast<double>(batches),
+                (after.commit_micros - before.commit_micros) / 1e3 / static_cast<double>(batches));
     std::printf("  millrace process CPU %.2f s (%.1f us per job); whole machine busy %.2f of %u "
                 "cores\n",
                 cpu, cpu / static_cast<double>(total) * 1e6, busy_cores(m0, m1),
@@ -362,13 +464,30 @@ int main(int argc, char** argv) {
   self->send_exit(writer, caf::exit_reason::user_shutdown);
 
   // 4. Naive baseline, same database, same statement, one job per transaction.
-  auto base = run_baseline(db.conninfo(), a.baseline_threads, a.seconds, run + 1);
-  std::printf("\nnaive baseline (%d threads, autocommit, one enqueue_job per transaction): %.0f "
-              "job inserts/s\n",
+  auto base = run_baseline(db.conninfo(), a.baseline_threads, a.seconds, run + 2);
+  std::printf("\nnaive baseline (%d threads, autocommit, one job per transaction): %.0f jobs/s\n",
               a.baseline_threads, base);
   std::printf("ratio: storage actor / baseline = %.1fx\n", ours / base);
-  std::printf("RESULT {\"bench\":\"storage\",\"inserts_per_s\":%.0f,\"baseline_per_s\":%.0f,"
-              "\"ratio\":%.2f}\n",
-              ours, base, ours / base);
+  std::printf("RESULT {\"bench\":\"storage\",\"workload\":\"%s\",\"jobs_per_s\":%.0f,"
+              "\"baseline_per_s\":%.0f,\"ratio\":%.2f}\n",
+              current == workload::row ? "job_row" : "submission", ours, base, ours / base);
+}
+
+int main(int argc, char** argv) {
+  auto a = parse(argc, argv);
+  auto server = bench::server_from_env(argc, argv);
+  std::printf("millrace storage benchmark (%u cores)\n", std::thread::hardware_concurrency());
+  std::printf("job row: one job definition row per job; submission: definition + live queue row "
+              "+ 'queued' event (statement enqueue_job)\n");
+  millrace_config cfg{0};
+  caf::actor_system sys{cfg};
+  if (a.workload != "submission") {
+    current = workload::row;
+    run_workload(sys, a, server);
+  }
+  if (a.workload != "row") {
+    current = workload::submission;
+    run_workload(sys, a, server);
+  }
   return 0;
 }

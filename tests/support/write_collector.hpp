@@ -1,6 +1,6 @@
-// Collects batch_writer results for tests: the completion callback pushes,
-// the test waits (on a condition variable, never a sleep) for the tokens it
-// expects.
+// Collects batch_writer results for tests: each write's reply callback
+// records its result under a token, and the test waits (on a condition
+// variable, never a sleep) for the tokens it expects.
 
 #pragma once
 
@@ -19,14 +19,12 @@ struct write_collector {
   std::mutex mu;
   std::condition_variable cv;
   std::map<uint64_t, storage::op_result> results;
-  size_t batches = 0;
 
-  storage::batch_writer::done_fn callback() {
-    return [this](std::vector<storage::batch_writer::completion>&& done) {
+  /// The reply callback for the write known as `token`.
+  storage::batch_writer::reply_fn reply(uint64_t token) {
+    return [this, token](storage::op_result&& r) {
       std::lock_guard<std::mutex> guard{mu};
-      ++batches;
-      for (auto& [t, r] : done)
-        results[t] = std::move(r);
+      results[token] = std::move(r);
       cv.notify_all();
     };
   }

@@ -48,6 +48,7 @@ TEST(Options, TheShippedFileListsEveryKeyWithItsDefault) {
   EXPECT_EQ(shipped.embedded_dir, defaults.embedded_dir);
   EXPECT_EQ(shipped.readers, defaults.readers);
   EXPECT_EQ(shipped.connect_timeout, defaults.connect_timeout);
+  EXPECT_EQ(shipped.writer_connections, defaults.writer_connections);
   EXPECT_EQ(shipped.batch_max, defaults.batch_max);
   EXPECT_EQ(shipped.queue_max, defaults.queue_max);
   EXPECT_EQ(shipped.write_timeout, defaults.write_timeout);
@@ -66,7 +67,7 @@ TEST(Options, TheShippedFileListsEveryKeyWithItsDefault) {
   while (std::getline(in, line))
     if (!line.empty() && line[0] != '#' && line[0] != '[' && line.find('=') != std::string::npos)
       ++assignments;
-  EXPECT_EQ(assignments, 14);
+  EXPECT_EQ(assignments, 15);
 }
 
 TEST(Options, FlagsOverrideTheFileAndTheEnvironmentOverridesTheFile) {

@@ -8,9 +8,17 @@ using namespace millrace::storage;
 namespace {
 
 struct fixture {
-  statement_def bulk_a{"a", "", statement_mode::bulk, true, 1, ""};
-  statement_def bulk_b{"b", "", statement_mode::bulk, true, 1, ""};
-  statement_def single{"s", "", statement_mode::single, true, 1, ""};
+  statement_def bulk_a = def("a", statement_mode::bulk);
+  statement_def bulk_b = def("b", statement_mode::bulk);
+  statement_def single = def("s", statement_mode::single);
+
+  static statement_def def(const char* name, statement_mode mode) {
+    statement_def d;
+    d.name = name;
+    d.mode = mode;
+    d.param_count = 1;
+    return d;
+  }
   std::vector<std::string> keys;
 
   std::vector<plan_input> inputs(const std::vector<const statement_def*>& sts) {

@@ -46,6 +46,7 @@ TEST(Statements, BuiltinStatementsParse) {
   EXPECT_EQ(enq->mode, statement_mode::bulk);
   EXPECT_TRUE(enq->idempotent);
   EXPECT_EQ(enq->param_count, 17);
+  EXPECT_EQ(enq->match, row_match::key);
 }
 
 TEST(Migrations, BuiltinMigrationsAreNumberedFromOne) {
