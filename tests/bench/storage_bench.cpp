@@ -154,6 +154,7 @@ double busy_cores(cpu_sample a, cpu_sample b) {
 
 struct sender_report {
   std::vector<double> lat_ms;
+  std::vector<double> at_s; // send time (seconds since start) per latency, paced test only
   uint64_t errors = 0;
   std::string first_error;
 };
@@ -264,6 +265,7 @@ caf::behavior sender(caf::stateful_actor<sender_state>* self, storage_writer_act
 // -- open-loop paced sender -------------------------------------------------------
 
 struct paced_state {
+  clk::time_point start = clk::now();
   storage_writer_actor writer;
   uint64_t next = 0, expected = 0, answered = 0;
   uint32_t run = 0;
@@ -292,6 +294,8 @@ caf::behavior paced(caf::stateful_actor<paced_state>* self, storage_writer_actor
         [self, t0, finish](storage::result_set&) {
           self->state.rep.lat_ms.push_back(
             std::chrono::duration<double, std::milli>(clk::now() - t0).count());
+          self->state.rep.at_s.push_back(
+            std::chrono::duration<double>(t0 - self->state.start).count());
           finish();
         },
         [self, finish](caf::error& err) {
@@ -406,6 +410,20 @@ void run_workload(caf::actor_system& sys, const args_t& a, const std::string& se
     pacer.join();
     char what[64];
     std::snprintf(what, sizeof(what), "steady %d writes/s for %d s", a.rate, a.seconds);
+    if (std::getenv("BENCH_TIMELINE")) {
+      // p99 per 250 ms window, to tell steady noise from periodic stalls.
+      std::vector<std::vector<double>> win;
+      for (size_t i = 0; i < r.at_s.size(); ++i) {
+        auto k = static_cast<size_t>(r.at_s[i] * 4);
+        if (win.size() <= k)
+          win.resize(k + 1);
+        win[k].push_back(r.lat_ms[i]);
+      }
+      std::printf("  p99 per 250 ms:");
+      for (auto& w : win)
+        std::printf(" %.1f", bench::percentile(w, 99));
+      std::printf("\n");
+    }
     print_latency(what, r);
   }
 
