@@ -1,0 +1,161 @@
+// Runs job processes in a sandbox and reports what they print and how they
+// end. The contract between the worker slots (actors/worker) and process
+// isolation; implementation: bwrap_launcher.cpp, process_reactor.cpp,
+// cgroup.cpp, and the exec helper millrace-sandbox-exec (exec_helper.cpp).
+//
+// No CAF, no SQL. Callbacks run on the launcher's reactor thread; they must be
+// quick and must not block (the worker slot turns them into messages).
+
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace millrace::sandbox {
+
+/// Resource limits of one job. Zero means "no limit of this kind".
+struct limits {
+  /// cgroup memory limit (RAM + tmpfs pages of the job folder). Exceeding it
+  /// gets the job OOM-killed and classified as out_of_memory.
+  uint64_t memory_bytes = 512ull << 20;
+  /// cgroup pids.max: processes and threads the job may have at once.
+  uint32_t pids = 256;
+  /// RLIMIT_CPU, seconds of CPU time per process.
+  uint32_t cpu_seconds = 0;
+  /// RLIMIT_NOFILE.
+  uint32_t open_files = 1024;
+  /// RLIMIT_FSIZE: largest file the job may write.
+  uint64_t file_size_bytes = 256ull << 20;
+  /// Size of the private job folder (a tmpfs inside the sandbox).
+  uint64_t job_dir_bytes = 256ull << 20;
+};
+
+/// A file placed in the job folder before the process starts.
+struct job_file {
+  /// Path inside the sandbox; must be under /job, e.g. /job/main.py.
+  std::string path;
+  std::string contents;
+  bool executable = false;
+};
+
+/// What to run. Paths refer to the inside of the sandbox.
+struct launch_plan {
+  /// argv[0] must be an absolute path inside the sandbox (/usr/bin/python3).
+  std::vector<std::string> argv;
+  /// The whole environment of the process (nothing is inherited). The
+  /// launcher adds nothing but PATH (if missing), HOME=/job and LANG=C.UTF-8.
+  std::vector<std::pair<std::string, std::string>> env;
+  std::vector<job_file> files;
+  /// Data written to the process's stdin (then closed). Empty: /dev/null.
+  std::string stdin_data;
+  /// Network access. false: a network namespace of its own (only lo).
+  bool network = false;
+  /// Opens a result channel: fd 3 in the process is the write end of a pipe
+  /// whose bytes arrive as stream::result. Nothing else in the sandbox sees it.
+  bool result_channel = false;
+  /// Extra read-only bind mounts (host path, path inside), e.g. a runtime's
+  /// wrapper directory.
+  std::vector<std::pair<std::string, std::string>> ro_binds;
+};
+
+enum class stream : uint8_t { out = 1, err = 2, result = 3 };
+
+/// How a process ended.
+struct exit_info {
+  /// Exit status when the process exited (WEXITSTATUS), else -1.
+  int exit_code = -1;
+  /// Signal number when it was killed by a signal, else 0.
+  int signal = 0;
+  /// The memory cgroup recorded an OOM kill for this job.
+  bool out_of_memory = false;
+  /// The pids limit refused at least one fork.
+  bool pids_limit_hit = false;
+  /// The kill ladder ran (terminate() was called) before it ended.
+  bool terminated = false;
+  /// The ladder had to escalate to SIGKILL (the job ignored SIGTERM).
+  bool killed = false;
+  /// CPU seconds (user + system) of the whole job, children included.
+  double cpu_seconds = 0;
+  /// Peak memory of the job's cgroup, 0 if unknown.
+  uint64_t max_memory_bytes = 0;
+  /// From start to exit, as measured by the launcher.
+  std::chrono::microseconds wall{0};
+  /// Set when the sandbox itself failed (bwrap could not start, ...): the
+  /// message says why; exit_code/signal then describe the helper's exit.
+  std::string sandbox_error;
+};
+
+/// Callbacks for one process. All run on the reactor thread.
+struct process_events {
+  /// A chunk of output (in the order read from each stream). Never called
+  /// after on_exit.
+  std::function<void(stream, std::string_view)> on_output;
+  /// Exactly once, after every output chunk was delivered.
+  std::function<void(const exit_info&)> on_exit;
+};
+
+/// A running job process. Thread-safe.
+class process {
+public:
+  virtual ~process() = default;
+
+  /// Host pid of the sandbox's outermost process.
+  virtual pid_t pid() const = 0;
+
+  /// The kill ladder: SIGTERM to every process of the job, then SIGKILL to
+  /// all of them after `grace` if any is left. Idempotent; on_exit follows.
+  virtual void terminate(std::chrono::milliseconds grace) = 0;
+
+  /// SIGKILL to every process of the job at once.
+  virtual void kill() = 0;
+};
+
+struct launcher_config {
+  /// bubblewrap binary.
+  std::string bwrap = "/usr/bin/bwrap";
+  /// The exec helper (applies rlimits, joins cgroups, drops privileges, then
+  /// execs bwrap); empty: next to the running executable.
+  std::string exec_helper;
+  /// When running as root, jobs run as this unprivileged user (uid/gid looked
+  /// up at start). Ignored when not root: jobs run as the current user.
+  std::string run_as = "nobody";
+  /// Parent cgroup (v1) under the memory, pids and freezer hierarchies, e.g.
+  /// /sys/fs/cgroup/memory/<cgroup_parent>/job-<n>. Created when missing.
+  std::string cgroup_parent = "millrace";
+  /// Use cgroups when available (root, v1 memory + pids mounted). When they
+  /// are not, limits fall back to rlimits (RLIMIT_AS for memory, RLIMIT_NPROC
+  /// for pids) and out_of_memory cannot be detected.
+  bool use_cgroups = true;
+};
+
+/// Starts sandboxed processes. One instance per worker node; owns the
+/// reactor thread. Thread-safe.
+class launcher {
+public:
+  virtual ~launcher() = default;
+
+  /// Starts `plan`. On success the process runs and `events` will be called;
+  /// on failure (no bwrap, bad plan, spawn error) returns an error message and
+  /// never calls `events`.
+  virtual std::shared_ptr<process> start(const launch_plan& plan, const limits& lim,
+                                         process_events events, std::string& error)
+    = 0;
+
+  /// What the launcher could set up, for logs and status: e.g.
+  /// "bwrap, cgroups v1 memory+pids, run as nobody (65534)".
+  virtual std::string describe() const = 0;
+};
+
+/// The bubblewrap launcher. Throws std::runtime_error when bwrap or the exec
+/// helper is missing.
+std::unique_ptr<launcher> make_bwrap_launcher(launcher_config cfg);
+
+} // namespace millrace::sandbox
