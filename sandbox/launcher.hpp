@@ -51,7 +51,8 @@ struct launch_plan {
   /// argv[0] must be an absolute path inside the sandbox (/usr/bin/python3).
   std::vector<std::string> argv;
   /// The whole environment of the process (nothing is inherited). The
-  /// launcher adds nothing but PATH (if missing), HOME=/job and LANG=C.UTF-8.
+  /// launcher adds nothing but PATH (if missing), HOME=/job and LANG=C.UTF-8
+  /// (each only when the plan does not set it), and bwrap sets PWD=/job.
   std::vector<std::pair<std::string, std::string>> env;
   std::vector<job_file> files;
   /// Data written to the process's stdin (then closed). Empty: /dev/null.

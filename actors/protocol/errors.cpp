@@ -15,12 +15,29 @@ std::string to_string(supervision_errc x) {
   return "supervision_errc(" + std::to_string(static_cast<int>(x)) + ")";
 }
 
+std::string to_string(dispatch_errc x) {
+  switch (x) {
+    case dispatch_errc::none: return "none";
+    case dispatch_errc::invalid_job: return "invalid_job";
+    case dispatch_errc::not_found: return "not_found";
+    case dispatch_errc::already_finished: return "already_finished";
+    case dispatch_errc::overloaded: return "overloaded";
+    case dispatch_errc::shutting_down: return "shutting_down";
+    case dispatch_errc::idempotency_conflict: return "idempotency_conflict";
+  }
+  return "dispatch_errc(" + std::to_string(static_cast<int>(x)) + ")";
+}
+
 void add_error_categories(caf::actor_system_config& cfg) {
   // The add_error_category<T> shortcut of CAF 0.17.6 does not compile (its
   // lambda lacks the atom_value argument), so the renderers are spelled out.
   cfg.add_error_category(caf::atom("storage"),
                          [](uint8_t code, caf::atom_value, const caf::message& ctx) {
                            return describe(caf::error{code, caf::atom("storage"), ctx});
+                         });
+  cfg.add_error_category(caf::atom("dispatch"),
+                         [](uint8_t code, caf::atom_value, const caf::message& ctx) {
+                           return describe(caf::error{code, caf::atom("dispatch"), ctx});
                          });
   cfg.add_error_category(caf::atom("supervise"),
                          [](uint8_t code, caf::atom_value, const caf::message& ctx) {
@@ -35,6 +52,8 @@ std::string describe(const caf::error& err) {
   auto cat = err.category();
   if (cat == caf::atom("storage"))
     out = "storage: " + storage::to_string(static_cast<storage::storage_errc>(err.code()));
+  else if (cat == caf::atom("dispatch"))
+    out = "dispatch: " + to_string(static_cast<dispatch_errc>(err.code()));
   else if (cat == caf::atom("supervise"))
     out = "supervision: " + to_string(static_cast<supervision_errc>(err.code()));
   else if (cat == caf::atom("system"))

@@ -10,5 +10,7 @@ constexpr const char* storage = "/millrace/storage";
 constexpr const char* storage_writer = "/millrace/storage/writer";
 constexpr const char* storage_reader = "/millrace/storage/reader";
 constexpr const char* storage_maintenance = "/millrace/storage/maintenance";
+constexpr const char* dispatcher = "/millrace/dispatcher";
+constexpr const char* worker = "/millrace/worker";
 
 } // namespace millrace::actors::paths

@@ -11,7 +11,9 @@
 
 #include "caf/type_id.hpp"
 
+#include "actors/protocol/dispatcher_stats.hpp"
 #include "actors/protocol/status.hpp"
+#include "actors/protocol/types/job.hpp"
 #include "storage/values.hpp"
 #include "storage/writer_stats.hpp"
 
@@ -29,6 +31,25 @@ CAF_BEGIN_TYPE_ID_BLOCK(millrace, caf::first_custom_type_id)
   CAF_ADD_ATOM(millrace, millrace::actors, children_atom, "children")
   CAF_ADD_ATOM(millrace, millrace::actors, fence_atom, "fence")
   CAF_ADD_ATOM(millrace, millrace::actors, barrier_atom, "barrier")
+  CAF_ADD_ATOM(millrace, millrace::actors, submit_atom, "submit")
+  CAF_ADD_ATOM(millrace, millrace::actors, cancel_atom, "cancel")
+  CAF_ADD_ATOM(millrace, millrace::actors, wait_atom, "wait")
+  CAF_ADD_ATOM(millrace, millrace::actors, watch_atom, "watch")
+  CAF_ADD_ATOM(millrace, millrace::actors, register_atom, "register")
+  CAF_ADD_ATOM(millrace, millrace::actors, ready_atom, "ready")
+  CAF_ADD_ATOM(millrace, millrace::actors, run_atom, "run")
+  CAF_ADD_ATOM(millrace, millrace::actors, claimed_atom, "claimed")
+  CAF_ADD_ATOM(millrace, millrace::actors, done_atom, "done")
+  CAF_ADD_ATOM(millrace, millrace::actors, renew_atom, "renew")
+  CAF_ADD_ATOM(millrace, millrace::actors, log_atom, "log")
+  CAF_ADD_ATOM(millrace, millrace::actors, flush_atom, "flush")
+  CAF_ADD_ATOM(millrace, millrace::actors, due_atom, "due")
+  CAF_ADD_ATOM(millrace, millrace::actors, expire_atom, "expire")
+  CAF_ADD_ATOM(millrace, millrace::actors, abort_atom, "abort")
+  CAF_ADD_ATOM(millrace, millrace::actors, output_atom, "output")
+  CAF_ADD_ATOM(millrace, millrace::actors, exited_atom, "exited")
+  CAF_ADD_ATOM(millrace, millrace::actors, timeout_atom, "timeout")
+  CAF_ADD_ATOM(millrace, millrace::actors, recover_atom, "recover")
 
   // -- message types ---------------------------------------------------------
   CAF_ADD_TYPE_ID(millrace, (millrace::actors::actor_status))
@@ -40,5 +61,18 @@ CAF_BEGIN_TYPE_ID_BLOCK(millrace, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(millrace, (std::vector<millrace::storage::write_request>))
   CAF_ADD_TYPE_ID(millrace, (millrace::storage::op_result))
   CAF_ADD_TYPE_ID(millrace, (std::vector<millrace::storage::op_result>))
+  CAF_ADD_TYPE_ID(millrace, (millrace::actors::job_spec))
+  CAF_ADD_TYPE_ID(millrace, (std::vector<millrace::actors::job_spec>))
+  CAF_ADD_TYPE_ID(millrace, (millrace::actors::submit_reply))
+  CAF_ADD_TYPE_ID(millrace, (std::vector<millrace::actors::submit_reply>))
+  CAF_ADD_TYPE_ID(millrace, (millrace::actors::job_assignment))
+  CAF_ADD_TYPE_ID(millrace, (millrace::actors::job_outcome))
+  CAF_ADD_TYPE_ID(millrace, (millrace::actors::job_result))
+  CAF_ADD_TYPE_ID(millrace, (millrace::actors::log_chunk))
+  CAF_ADD_TYPE_ID(millrace, (millrace::actors::slot_info))
+  CAF_ADD_TYPE_ID(millrace, (millrace::actors::cancel_reply))
+  CAF_ADD_TYPE_ID(millrace, (millrace::actors::dispatcher_stats))
+  CAF_ADD_TYPE_ID(millrace, (millrace::actors::exit_record))
+
 
 CAF_END_TYPE_ID_BLOCK(millrace)

@@ -17,6 +17,9 @@ caf::actor spawn_root(caf::actor_system& sys, std::shared_ptr<registry> reg, roo
   sc.reg = std::move(reg);
   sc.log = logger_for(paths::root);
   sc.children.push_back(storage_tree_spec(std::move(cfg.storage)));
+  sc.children.push_back(dispatcher_spec(std::move(cfg.dispatcher)));
+  if (cfg.worker)
+    sc.children.push_back(worker_node_spec(std::move(*cfg.worker)));
   return spawn_root_supervisor(sys, std::move(sc));
 }
 

@@ -1,13 +1,17 @@
 // The root of the supervision tree of a millrace process.
 //
 //   /millrace                      supervisor, rest_for_one
-//   └── /millrace/storage          supervisor, one_for_one
-//       ├── /millrace/storage/writer        group commit to PostgreSQL
-//       ├── /millrace/storage/reader        read-only connection pool
-//       └── /millrace/storage/maintenance   partitions and retention
+//   ├── /millrace/storage          supervisor, one_for_one
+//   │   ├── writer                 group commit to PostgreSQL
+//   │   ├── reader                 read-only connection pool
+//   │   └── maintenance            partitions and retention
+//   ├── /millrace/dispatcher       runnable jobs in memory, pushed to slots
+//   └── /millrace/worker           supervisor, one_for_one
+//       └── slot-1 .. slot-N       one job at a time, in the sandbox
 //
-// rest_for_one at the root: everything started after storage depends on it,
-// so a storage restart restarts what comes after it.
+// rest_for_one at the root: each child depends on those started before it,
+// so a restart of one restarts the ones after it (a new dispatcher recovers
+// the queue from PostgreSQL; new slots register with it).
 
 #pragma once
 
@@ -15,7 +19,11 @@
 
 #include "caf/fwd.hpp"
 
+#include <optional>
+
+#include "actors/dispatcher/dispatcher.hpp"
 #include "actors/storage/storage_tree.hpp"
+#include "actors/worker/worker_node.hpp"
 
 namespace millrace::actors {
 
@@ -23,6 +31,9 @@ class registry;
 
 struct root_config {
   storage_tree_config storage;
+  dispatcher_config dispatcher;
+  /// Worker slots in this process; none when empty.
+  std::optional<worker_config> worker;
 };
 
 /// Spawns the root supervisor at /millrace (registered in `reg`).

@@ -11,5 +11,6 @@ namespace millrace::api {
 int cmd_standalone(const std::vector<std::string>& args);
 int cmd_migrate(const std::vector<std::string>& args);
 int cmd_version(const std::vector<std::string>& args);
+int cmd_run(const std::vector<std::string>& args);
 
 } // namespace millrace::api

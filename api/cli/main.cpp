@@ -16,6 +16,8 @@ void usage(std::ostream& out) {
          "  standalone   run everything in one process (embedded PostgreSQL unless\n"
          "               database.url or MILLRACE_DATABASE_URL is set)\n"
          "  migrate      apply the database schema migrations and exit\n"
+         "  run FILE     run a .py or .sh script as a job (embedded millrace), stream its\n"
+         "               log to stderr, print its result as JSON\n"
          "  version      print versions and exit\n"
          "  help         print this help\n"
          "\n"
@@ -36,6 +38,8 @@ int main(int argc, char** argv) {
     return millrace::api::cmd_standalone(args);
   if (cmd == "migrate")
     return millrace::api::cmd_migrate(args);
+  if (cmd == "run")
+    return millrace::api::cmd_run(args);
   if (cmd == "version" || cmd == "--version")
     return millrace::api::cmd_version(args);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {

@@ -2,7 +2,15 @@
 
 namespace millrace::api {
 
-actors::root_config make_root_config(const options& opts, const std::string& conninfo) {
+std::shared_ptr<sandbox::launcher> make_launcher(const options& opts) {
+  sandbox::launcher_config lc;
+  lc.run_as = opts.run_as;
+  lc.use_cgroups = opts.cgroups;
+  return std::shared_ptr<sandbox::launcher>{sandbox::make_bwrap_launcher(lc)};
+}
+
+actors::root_config make_root_config(const options& opts, const std::string& conninfo,
+                                     std::shared_ptr<sandbox::launcher> launcher) {
   actors::root_config rc;
   auto& w = rc.storage.writer;
   w.writer.connect = {conninfo, opts.connect_timeout, "millrace-writer"};
@@ -16,6 +24,33 @@ actors::root_config make_root_config(const options& opts, const std::string& con
   r.read_timeout = opts.read_timeout;
   rc.storage.maintenance.retention_days = opts.retention_days;
   rc.storage.maintenance.partitions_ahead_days = opts.partitions_ahead_days;
+  auto& d = rc.dispatcher;
+  d.lease = opts.lease;
+  d.restart_limit = opts.restart_limit;
+  d.default_timeout_s = static_cast<int32_t>(opts.default_timeout.count());
+  d.max_timeout_s = static_cast<int32_t>(opts.max_timeout.count());
+  d.max_unfinished_per_workspace = static_cast<size_t>(opts.max_unfinished_per_workspace);
+  d.max_args_bytes = static_cast<size_t>(opts.max_args_bytes);
+  d.network_tags = opts.network_tags;
+  if (launcher && opts.worker_slots > 0) {
+    actors::worker_config wk;
+    wk.slots = static_cast<size_t>(opts.worker_slots);
+    wk.tags = opts.worker_tags;
+    auto& s = wk.slot;
+    s.kill_grace = opts.kill_grace;
+    s.renew_every = opts.lease / 3;
+    s.log_max_bytes = static_cast<size_t>(opts.log_max_bytes);
+    s.result_max_bytes = static_cast<size_t>(opts.result_max_bytes);
+    s.log_flush_every = opts.log_flush_interval;
+    s.limits.memory_bytes = opts.memory_bytes;
+    s.limits.pids = static_cast<uint32_t>(opts.pids);
+    s.limits.cpu_seconds = static_cast<uint32_t>(opts.cpu_seconds);
+    s.limits.open_files = static_cast<uint32_t>(opts.open_files);
+    s.limits.file_size_bytes = opts.file_size_bytes;
+    s.limits.job_dir_bytes = opts.job_dir_bytes;
+    s.launcher = std::move(launcher);
+    rc.worker = std::move(wk);
+  }
   return rc;
 }
 

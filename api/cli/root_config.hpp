@@ -2,13 +2,20 @@
 
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "actors/system/root.hpp"
 #include "api/config/options.hpp"
+#include "sandbox/launcher.hpp"
 
 namespace millrace::api {
 
-actors::root_config make_root_config(const options& opts, const std::string& conninfo);
+/// `launcher`: the sandbox for this process's worker slots (null: no worker).
+actors::root_config make_root_config(const options& opts, const std::string& conninfo,
+                                     std::shared_ptr<sandbox::launcher> launcher);
+
+/// The sandbox launcher the options describe. Throws std::runtime_error.
+std::shared_ptr<sandbox::launcher> make_launcher(const options& opts);
 
 } // namespace millrace::api

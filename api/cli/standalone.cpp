@@ -16,6 +16,7 @@
 #include "api/cli/database.hpp"
 #include "api/cli/root_config.hpp"
 #include "api/cli/shutdown.hpp"
+#include "runtime/runtime.hpp"
 
 namespace millrace::api {
 
@@ -33,7 +34,13 @@ int cmd_standalone(const std::vector<std::string>& args) {
   block_shutdown_signals();
   auto log = actors::logger_for(actors::paths::root);
   database_handle db;
+  std::shared_ptr<sandbox::launcher> launcher;
   try {
+    if (opts.worker_slots > 0) {
+      launcher = make_launcher(opts);
+      log->info("sandbox: {}", launcher->describe());
+      runtime::install_support_files();
+    }
     db = open_database(opts);
   } catch (const std::exception& e) {
     log->error("cannot start: {}", e.what());
@@ -44,10 +51,11 @@ int cmd_standalone(const std::vector<std::string>& args) {
     actors::millrace_config cfg{static_cast<size_t>(opts.threads)};
     caf::actor_system sys{cfg};
     auto reg = std::make_shared<actors::registry>();
-    auto root = actors::spawn_root(sys, reg, make_root_config(opts, db.conninfo));
+    auto root = actors::spawn_root(sys, reg, make_root_config(opts, db.conninfo, launcher));
     log->info("millrace {} standalone is running (Ctrl-C stops it)", MILLRACE_VERSION);
     rc = wait_for_shutdown(sys, root, opts.shutdown_timeout);
   }
+  launcher.reset(); // kills and reaps anything the slots left behind
   if (db.embedded)
     db.embedded->stop();
   return rc;

@@ -33,6 +33,27 @@ const key_doc keys[] = {
   {"storage.read_timeout", "10s", "a read not answered by then fails"},
   {"storage.retention_days", "30", "days completed jobs, logs and events are kept (0 = forever)"},
   {"storage.partitions_ahead_days", "7", "daily partitions created ahead of time (1-90)"},
+  {"dispatcher.lease", "30s", "lease of a running attempt; renewed every third of it"},
+  {"dispatcher.restart_limit", "3", "attempts a job may lose to dead workers before it fails as poison (0-100)"},
+  {"dispatcher.default_timeout", "15m", "timeout of a job that sets none"},
+  {"dispatcher.max_timeout", "24h", "largest timeout a job may set"},
+  {"dispatcher.max_unfinished_per_workspace", "100000", "unfinished jobs per workspace before submissions get 'overloaded' (1-100000000)"},
+  {"dispatcher.max_args_size", "1M", "largest args document of a job"},
+  {"worker.slots", "4", "worker slots in this process (jobs run at once); 0: none (0-1024)"},
+  {"worker.tags", "bash,python3,noop", "tags the slots serve, comma-separated"},
+  {"worker.kill_grace", "5s", "between SIGTERM and SIGKILL when a job times out or is canceled"},
+  {"worker.log_max", "10M", "log bytes stored per job; the rest is dropped, with a marker"},
+  {"worker.result_max", "10M", "largest result a job may return"},
+  {"worker.log_flush_interval", "100ms", "log chunks are written at least this often"},
+  {"sandbox.network_tags", "", "tags whose jobs may use the network, comma-separated; others run without"},
+  {"sandbox.memory", "512M", "memory limit of a job (cgroup)"},
+  {"sandbox.pids", "256", "processes and threads a job may have (cgroup pids.max; 1-100000)"},
+  {"sandbox.cpu_seconds", "0", "CPU seconds per job process (RLIMIT_CPU); 0: none"},
+  {"sandbox.open_files", "1024", "open files per job process (RLIMIT_NOFILE)"},
+  {"sandbox.file_size", "256M", "largest file a job may write (RLIMIT_FSIZE)"},
+  {"sandbox.job_dir_size", "256M", "size of a job's private folder (/job and /tmp)"},
+  {"sandbox.run_as", "nobody", "OS user jobs run as when millrace runs as root"},
+  {"sandbox.cgroups", "true", "use cgroups (v1 memory, pids) for limits and OOM detection"},
   {"log.format", "human", "human or json (one JSON object per line)"},
   {"log.level", "info", "trace, debug, info, warn, error or off"},
   {"actors.threads", "0", "scheduler threads; 0 = one per core (0-256)"},
@@ -95,6 +116,52 @@ int parse_int(const std::string& key, const std::string& text, int min, int max)
   }
   throw config_error(key + ": expected an integer from " + std::to_string(min) + " to "
                      + std::to_string(max) + ", got '" + text + "'");
+}
+
+uint64_t parse_size(const std::string& key, const std::string& text) {
+  size_t i = 0;
+  while (i < text.size() && isdigit(static_cast<unsigned char>(text[i])))
+    ++i;
+  auto unit = text.substr(i);
+  uint64_t mult = unit.empty() ? 1
+                  : unit == "K" ? 1ull << 10
+                  : unit == "M" ? 1ull << 20
+                  : unit == "G" ? 1ull << 30
+                                : 0;
+  if (i == 0 || i > 12 || mult == 0)
+    throw config_error(key + ": expected a size such as 4096, 64K, 512M or 2G, got '" + text + "'");
+  return std::stoull(text.substr(0, i)) * mult;
+}
+
+bool parse_bool(const std::string& key, const std::string& text) {
+  if (text == "true" || text == "yes" || text == "on")
+    return true;
+  if (text == "false" || text == "no" || text == "off")
+    return false;
+  throw config_error(key + ": expected true or false, got '" + text + "'");
+}
+
+std::vector<std::string> parse_list(const std::string& key, const std::string& text) {
+  std::vector<std::string> out;
+  std::string cur;
+  auto flush = [&] {
+    auto b = cur.find_first_not_of(' ');
+    auto e = cur.find_last_not_of(' ');
+    if (b != std::string::npos)
+      out.push_back(cur.substr(b, e - b + 1));
+    else if (!cur.empty() || !out.empty())
+      throw config_error(key + ": an empty item in '" + text + "'");
+    cur.clear();
+  };
+  for (char c : text) {
+    if (c == ',')
+      flush();
+    else
+      cur += c;
+  }
+  if (!text.empty())
+    flush();
+  return out;
 }
 
 std::chrono::milliseconds parse_duration(const std::string& key, const std::string& text) {
@@ -197,6 +264,46 @@ options load_options(const std::vector<std::string>& args) {
   out.retention_days = parse_int("storage.retention_days", v["storage.retention_days"], 0, 36500);
   out.partitions_ahead_days =
     parse_int("storage.partitions_ahead_days", v["storage.partitions_ahead_days"], 1, 90);
+  auto secs = [&](const char* k) {
+    return std::chrono::duration_cast<std::chrono::seconds>(parse_duration(k, v[k]));
+  };
+  out.lease = parse_duration("dispatcher.lease", v["dispatcher.lease"]);
+  if (out.lease < std::chrono::seconds{1})
+    throw config_error("dispatcher.lease: expected at least 1s, got '" + v["dispatcher.lease"] + "'");
+  out.restart_limit = parse_int("dispatcher.restart_limit", v["dispatcher.restart_limit"], 0, 100);
+  out.default_timeout = secs("dispatcher.default_timeout");
+  out.max_timeout = secs("dispatcher.max_timeout");
+  if (out.default_timeout.count() < 1 || out.default_timeout > out.max_timeout)
+    throw config_error("dispatcher.default_timeout: expected from 1s to dispatcher.max_timeout ("
+                       + v["dispatcher.max_timeout"] + "), got '" + v["dispatcher.default_timeout"]
+                       + "'");
+  out.max_unfinished_per_workspace =
+    parse_int("dispatcher.max_unfinished_per_workspace", v["dispatcher.max_unfinished_per_workspace"],
+              1, 100000000);
+  out.max_args_bytes = parse_size("dispatcher.max_args_size", v["dispatcher.max_args_size"]);
+  out.worker_slots = parse_int("worker.slots", v["worker.slots"], 0, 1024);
+  out.worker_tags = parse_list("worker.tags", v["worker.tags"]);
+  if (out.worker_slots > 0 && out.worker_tags.empty())
+    throw config_error("worker.tags: expected at least one tag when worker.slots > 0");
+  out.kill_grace = parse_duration("worker.kill_grace", v["worker.kill_grace"]);
+  out.log_max_bytes = parse_size("worker.log_max", v["worker.log_max"]);
+  out.result_max_bytes = parse_size("worker.result_max", v["worker.result_max"]);
+  out.log_flush_interval = parse_duration("worker.log_flush_interval", v["worker.log_flush_interval"]);
+  if (out.log_flush_interval.count() < 1)
+    throw config_error("worker.log_flush_interval: expected at least 1ms");
+  out.network_tags = parse_list("sandbox.network_tags", v["sandbox.network_tags"]);
+  out.memory_bytes = parse_size("sandbox.memory", v["sandbox.memory"]);
+  if (out.memory_bytes < (16ull << 20))
+    throw config_error("sandbox.memory: expected at least 16M, got '" + v["sandbox.memory"] + "'");
+  out.pids = parse_int("sandbox.pids", v["sandbox.pids"], 1, 100000);
+  out.cpu_seconds = parse_int("sandbox.cpu_seconds", v["sandbox.cpu_seconds"], 0, 10000000);
+  out.open_files = parse_int("sandbox.open_files", v["sandbox.open_files"], 16, 1048576);
+  out.file_size_bytes = parse_size("sandbox.file_size", v["sandbox.file_size"]);
+  out.job_dir_bytes = parse_size("sandbox.job_dir_size", v["sandbox.job_dir_size"]);
+  out.run_as = v["sandbox.run_as"];
+  if (out.run_as.empty())
+    throw config_error("sandbox.run_as: expected a user name");
+  out.cgroups = parse_bool("sandbox.cgroups", v["sandbox.cgroups"]);
   out.log_format = parse_choice("log.format", v["log.format"], {"human", "json"});
   out.log_level = parse_choice("log.level", v["log.level"],
                                {"trace", "debug", "info", "warn", "error", "off"});

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -38,6 +39,33 @@ struct options {
   int retention_days = 30;
   int partitions_ahead_days = 7;
 
+  // [dispatcher]
+  std::chrono::milliseconds lease{30000};
+  int restart_limit = 3;
+  std::chrono::seconds default_timeout{900};
+  std::chrono::seconds max_timeout{86400};
+  int max_unfinished_per_workspace = 100000;
+  uint64_t max_args_bytes = 1 << 20;
+
+  // [worker]
+  int worker_slots = 4;                 // 0: no worker in this process
+  std::vector<std::string> worker_tags = {"bash", "python3", "noop"};
+  std::chrono::milliseconds kill_grace{5000};
+  uint64_t log_max_bytes = 10 << 20;
+  uint64_t result_max_bytes = 10 << 20;
+  std::chrono::milliseconds log_flush_interval{100};
+
+  // [sandbox]
+  std::vector<std::string> network_tags;
+  uint64_t memory_bytes = 512ull << 20;
+  int pids = 256;
+  int cpu_seconds = 0;
+  int open_files = 1024;
+  uint64_t file_size_bytes = 256ull << 20;
+  uint64_t job_dir_bytes = 256ull << 20;
+  std::string run_as = "nobody";
+  bool cgroups = true;
+
   // [log]
   std::string log_format = "human";  // human | json
   std::string log_level = "info";
@@ -56,6 +84,9 @@ std::string options_help();
 
 // Value parsers, exposed for tests. Each throws config_error naming `key`.
 int parse_int(const std::string& key, const std::string& text, int min, int max);
+uint64_t parse_size(const std::string& key, const std::string& text);
+bool parse_bool(const std::string& key, const std::string& text);
+std::vector<std::string> parse_list(const std::string& key, const std::string& text);
 std::chrono::milliseconds parse_duration(const std::string& key, const std::string& text);
 std::string parse_choice(const std::string& key, const std::string& text,
                          const std::vector<std::string>& choices);

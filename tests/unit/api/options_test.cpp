@@ -59,6 +59,27 @@ TEST(Options, TheShippedFileListsEveryKeyWithItsDefault) {
   EXPECT_EQ(shipped.log_level, defaults.log_level);
   EXPECT_EQ(shipped.threads, defaults.threads);
   EXPECT_EQ(shipped.shutdown_timeout, defaults.shutdown_timeout);
+  EXPECT_EQ(shipped.lease, defaults.lease);
+  EXPECT_EQ(shipped.restart_limit, defaults.restart_limit);
+  EXPECT_EQ(shipped.default_timeout, defaults.default_timeout);
+  EXPECT_EQ(shipped.max_timeout, defaults.max_timeout);
+  EXPECT_EQ(shipped.max_unfinished_per_workspace, defaults.max_unfinished_per_workspace);
+  EXPECT_EQ(shipped.max_args_bytes, defaults.max_args_bytes);
+  EXPECT_EQ(shipped.worker_slots, defaults.worker_slots);
+  EXPECT_EQ(shipped.worker_tags, defaults.worker_tags);
+  EXPECT_EQ(shipped.kill_grace, defaults.kill_grace);
+  EXPECT_EQ(shipped.log_max_bytes, defaults.log_max_bytes);
+  EXPECT_EQ(shipped.result_max_bytes, defaults.result_max_bytes);
+  EXPECT_EQ(shipped.log_flush_interval, defaults.log_flush_interval);
+  EXPECT_EQ(shipped.network_tags, defaults.network_tags);
+  EXPECT_EQ(shipped.memory_bytes, defaults.memory_bytes);
+  EXPECT_EQ(shipped.pids, defaults.pids);
+  EXPECT_EQ(shipped.cpu_seconds, defaults.cpu_seconds);
+  EXPECT_EQ(shipped.open_files, defaults.open_files);
+  EXPECT_EQ(shipped.file_size_bytes, defaults.file_size_bytes);
+  EXPECT_EQ(shipped.job_dir_bytes, defaults.job_dir_bytes);
+  EXPECT_EQ(shipped.run_as, defaults.run_as);
+  EXPECT_EQ(shipped.cgroups, defaults.cgroups);
   // Every key must appear in the shipped file: a file that sets only some keys
   // would still compare equal above, so count the assignments too.
   std::ifstream in{source_dir() + "/configs/millrace.conf"};
@@ -67,7 +88,7 @@ TEST(Options, TheShippedFileListsEveryKeyWithItsDefault) {
   while (std::getline(in, line))
     if (!line.empty() && line[0] != '#' && line[0] != '[' && line.find('=') != std::string::npos)
       ++assignments;
-  EXPECT_EQ(assignments, 15);
+  EXPECT_EQ(assignments, 36);
 }
 
 TEST(Options, FlagsOverrideTheFileAndTheEnvironmentOverridesTheFile) {
@@ -103,6 +124,22 @@ TEST(Options, InvalidValuesNameTheKeyAndWhatWasExpected) {
   EXPECT_EQ(err, "log.format: expected one of human, json, got 'xml'");
   err = error_of({"--config", "/nonexistent/millrace.conf"});
   EXPECT_NE(err.find("cannot read config file"), std::string::npos) << err;
+}
+
+TEST(Options, SizesListsAndBooleans) {
+  EXPECT_EQ(parse_size("k", "4096"), 4096u);
+  EXPECT_EQ(parse_size("k", "64K"), 65536u);
+  EXPECT_EQ(parse_size("k", "2G"), 2ull << 30);
+  EXPECT_THROW(parse_size("k", "2GB"), config_error);
+  EXPECT_EQ(parse_list("k", "a, b,c"), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_TRUE(parse_list("k", "").empty());
+  EXPECT_THROW(parse_list("k", "a,,b"), config_error);
+  EXPECT_TRUE(parse_bool("k", "yes"));
+  EXPECT_THROW(parse_bool("k", "maybe"), config_error);
+  auto err = error_of({"--worker.slots=-1"});
+  EXPECT_NE(err.find("worker.slots: expected an integer from 0 to 1024"), std::string::npos) << err;
+  err = error_of({"--sandbox.memory=lots"});
+  EXPECT_NE(err.find("sandbox.memory: expected a size"), std::string::npos) << err;
 }
 
 TEST(Options, DurationUnits) {

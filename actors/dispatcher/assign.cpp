@@ -1,0 +1,385 @@
+// Slots and attempts: registration, idle slots, pushing runnable jobs to
+// them, completions, lease renewals and expiry, lost attempts.
+
+#include <spdlog/spdlog.h>
+
+#include "actors/dispatcher/dispatcher_state.hpp"
+#include "actors/protocol/errors.hpp"
+
+namespace millrace::actors {
+
+namespace {
+
+int32_t lease_ms(dispatcher_ptr self) {
+  return static_cast<int32_t>(
+    std::chrono::duration_cast<std::chrono::milliseconds>(self->state.cfg.lease).count());
+}
+
+bool network_for(dispatcher_ptr self, const std::string& tag) {
+  for (auto& t : self->state.cfg.network_tags)
+    if (t == tag)
+      return true;
+  return false;
+}
+
+} // namespace
+
+job_assignment assignment_of(dispatcher_ptr self, const job_entry& e) {
+  auto& cfg = self->state.cfg;
+  return job_assignment{e.spec.id,       e.attempt,        e.owner,          e.created_at,
+                        e.spec.workspace, e.spec.kind,      e.spec.language,  e.spec.script_path,
+                        e.spec.code,     e.spec.args,
+                        e.spec.timeout_s > 0 ? e.spec.timeout_s : cfg.default_timeout_s,
+                        network_for(self, e.spec.tag)};
+}
+
+namespace {
+
+void arm_due_timer(dispatcher_ptr self) {
+  auto& st = self->state;
+  if (st.delayed.empty())
+    return;
+  auto next = st.delayed.begin()->first;
+  if (st.due_armed_ms != 0 && st.due_armed_ms <= next)
+    return; // a timer at or before `next` is pending
+  st.due_armed_ms = next;
+  auto delay = std::max<int64_t>(0, next - wall_ms(self));
+  self->delayed_send(self, std::chrono::milliseconds{delay}, due_atom_v, ++st.due_token);
+}
+
+// Starts the job picked from the ready queue on `slot`.
+void start_on(dispatcher_ptr self, slot_entry& slot, job_entry& e) {
+  auto& st = self->state;
+  e.st = job_entry::state::running;
+  ++e.attempt;
+  e.owner = st.node_id + "/" + slot.info.name;
+  e.slot = slot.info.name;
+  e.claimed = false;
+  e.renewed = self->clock().now();
+  slot.idle = false;
+  slot.job = e.spec.id;
+  ++st.stats.started;
+  auto id = e.spec.id;
+  auto attempt = e.attempt;
+  // The process may start before its claim commits: the claim precedes every
+  // later write of this job on the same connection (same key), and the slot
+  // holds its log writes until `claimed`. If the server dies first, the job
+  // is still queued in the database and runs again; this attempt's writes
+  // are then fenced by its lease owner, which names this dispatcher's
+  // incarnation.
+  write(self, claim_write(e, lease_ms(self)), [self, id, attempt](storage::op_result& r) {
+    auto& s = self->state;
+    auto j = s.jobs.find(id);
+    if (j == s.jobs.end() || j->second.attempt != attempt || j->second.st != job_entry::state::running)
+      return;
+    auto& job = j->second;
+    auto sl = s.slots.find(job.slot);
+    if (r.ok() && !r.rows.empty()) {
+      job.claimed = true;
+      if (sl != s.slots.end())
+        self->send(sl->second.handle, claimed_atom_v, id, attempt);
+      return;
+    }
+    // Not claimed: stop the process, give the attempt number back, requeue.
+    s.log->warn("claim of job {} attempt {} failed: {}", id, attempt,
+                r.ok() ? std::string("the job was not queued") : r.message);
+    if (sl != s.slots.end()) {
+      self->send(sl->second.handle, abort_atom_v, id, attempt);
+      sl->second.job.clear();
+    }
+    --job.attempt;
+    job.owner.clear();
+    job.slot.clear();
+    make_runnable(self, job);
+    if (sl != s.slots.end())
+      slot_ready(self, sl->first);
+  });
+  self->send(slot.handle, run_atom_v, assignment_of(self, e), e.watchers);
+  self->delayed_send(self, st.cfg.lease, expire_atom_v, id, attempt);
+}
+
+// Gives `slot` its next job, or records it as idle.
+void feed(dispatcher_ptr self, slot_entry& slot) {
+  auto& st = self->state;
+  if (!st.recovering) {
+    while (auto pick = st.ready.pop_for(slot.info.tags)) {
+      auto j = st.jobs.find(pick->key.job_id);
+      if (j == st.jobs.end() || j->second.st != job_entry::state::queued)
+        continue; // stale entry (canceled meanwhile)
+      start_on(self, slot, j->second);
+      return;
+    }
+  }
+  if (!slot.idle) {
+    slot.idle = true;
+    slot.job.clear();
+    for (auto& tag : slot.info.tags)
+      st.idle_by_tag[tag].push_back(slot.info.name);
+  }
+}
+
+} // namespace
+
+void make_runnable(dispatcher_ptr self, job_entry& e) {
+  auto& st = self->state;
+  if (e.scheduled_ms > wall_ms(self)) {
+    e.st = job_entry::state::delayed;
+    st.delayed.emplace(e.scheduled_ms, e.spec.id);
+    arm_due_timer(self);
+    return;
+  }
+  e.st = job_entry::state::queued;
+  st.ready.push(e.spec.tag, e.spec.workspace,
+                ready_key{e.spec.priority, e.scheduled_ms, e.seq, e.spec.id});
+}
+
+void dispatch(dispatcher_ptr self) {
+  auto& st = self->state;
+  if (st.recovering)
+    return;
+  // Only tags with both runnable jobs and idle slots can make progress. The
+  // tags are copied first: feed() may add idle lists (and rehash the map).
+  for (bool progress = true; progress;) {
+    progress = false;
+    std::vector<std::string> tags;
+    for (auto& [tag, names] : st.idle_by_tag)
+      if (!names.empty() && st.ready.has(tag))
+        tags.push_back(tag);
+    for (auto& tag : tags) {
+      auto& names = st.idle_by_tag[tag];
+      while (!names.empty()) {
+        auto name = names.front();
+        names.pop_front();
+        auto s = st.slots.find(name);
+        if (s == st.slots.end() || !s->second.idle)
+          continue; // stale: the slot left or got work through another tag
+        s->second.idle = false;
+        feed(self, s->second);
+        progress = true;
+        break;
+      }
+    }
+  }
+}
+
+void register_slot(dispatcher_ptr self, worker_slot_actor h, slot_info info) {
+  auto& st = self->state;
+  auto name = info.name;
+  if (auto old = st.slots.find(name); old != st.slots.end()) {
+    st.log->warn("slot {} registered again; the previous registration is replaced", name);
+    st.slot_by_addr.erase(old->second.handle.address());
+  }
+  self->monitor(h);
+  st.slot_by_addr[h.address()] = name;
+  st.slots[name] = slot_entry{h, std::move(info), false, {}};
+  ++st.stats.slots;
+}
+
+void slot_ready(dispatcher_ptr self, const std::string& name) {
+  auto s = self->state.slots.find(name);
+  if (s == self->state.slots.end())
+    return;
+  s->second.job.clear();
+  s->second.idle = false; // feed() records it as idle if there is no work
+  feed(self, s->second);
+}
+
+void slot_down(dispatcher_ptr self, const caf::actor_addr& who, const caf::error& reason) {
+  auto& st = self->state;
+  auto a = st.slot_by_addr.find(who);
+  if (a == st.slot_by_addr.end())
+    return;
+  auto name = a->second;
+  st.slot_by_addr.erase(a);
+  auto s = st.slots.find(name);
+  if (s == st.slots.end() || s->second.handle.address() != who)
+    return;
+  auto job = s->second.job;
+  st.slots.erase(s);
+  if (job.empty())
+    return;
+  auto j = st.jobs.find(job);
+  if (j != st.jobs.end() && j->second.st == job_entry::state::running && j->second.slot == name)
+    lose_attempt(self, j->second, "its worker slot " + name + " stopped: " + describe(reason),
+                 false);
+}
+
+void lose_attempt(dispatcher_ptr self, job_entry& e, const std::string& reason, bool if_expired) {
+  auto& st = self->state;
+  auto id = e.spec.id;
+  auto attempt = e.attempt;
+  if (e.restarts + 1 > st.cfg.restart_limit) {
+    // Poison: it keeps losing its worker; fail it instead of retrying forever.
+    auto result = std::string(R"({"name":"Poisoned","message":"lost its worker )")
+                  + std::to_string(e.restarts + 1) + " times (restart limit "
+                  + std::to_string(st.cfg.restart_limit) + "); last: " + reason + "\"}";
+    write(self, complete_write(e, job_status::failure, result),
+          [self, id, attempt, result](storage::op_result& r) {
+            auto& s = self->state;
+            if (!r.ok() || r.rows.empty()) {
+              s.log->warn("failing poisoned job {} attempt {} was not recorded: {}", id, attempt,
+                          r.ok() ? std::string("fenced") : r.message);
+              return;
+            }
+            ++s.stats.poisoned;
+            finish(self, id, job_status::failure, result, 0);
+          });
+    return;
+  }
+  write(self, requeue_write(e, reason, if_expired),
+        [self, id, attempt, reason](storage::op_result& r) {
+          auto& s = self->state;
+          auto j = s.jobs.find(id);
+          if (j == s.jobs.end() || j->second.attempt != attempt)
+            return;
+          auto& job = j->second;
+          if (!r.ok() || r.rows.empty()) {
+            if (!r.ok())
+              s.log->warn("requeue of job {} attempt {} failed: {}", id, attempt, r.message);
+            return; // still running in the database (lease renewed) or a storage error
+          }
+          ++s.stats.requeued;
+          job.restarts = std::atoi(r.rows.rows[0][0].text.c_str());
+          auto sl = s.slots.find(job.slot);
+          if (sl != s.slots.end() && sl->second.job == id) {
+            self->send(sl->second.handle, abort_atom_v, id, attempt);
+            slot_ready(self, job.slot);
+          }
+          job.slot.clear();
+          job.owner.clear();
+          job.claimed = false;
+          s.log->info("job {} attempt {} requeued: {}", id, attempt, reason);
+          make_runnable(self, job);
+          dispatch(self);
+        });
+}
+
+void job_done(dispatcher_ptr self, job_outcome outcome) {
+  auto& st = self->state;
+  auto j = st.jobs.find(outcome.job_id);
+  bool current = j != st.jobs.end() && j->second.st == job_entry::state::running
+                 && j->second.attempt == outcome.attempt && j->second.owner == outcome.lease_owner;
+  // The slot is free either way: give it its next job first, so the gap
+  // between two jobs on a slot does not include a commit.
+  if (current) {
+    auto slot = j->second.slot;
+    if (auto sl = st.slots.find(slot); sl != st.slots.end() && sl->second.job == outcome.job_id)
+      slot_ready(self, slot);
+  }
+  if (!current) {
+    ++st.stats.fenced;
+    st.log->warn("stale completion of job {} attempt {} ignored", outcome.job_id, outcome.attempt);
+    return;
+  }
+  auto& e = j->second;
+  auto id = e.spec.id;
+  auto attempt = e.attempt;
+  auto status = outcome.status;
+  auto result = outcome.result;
+  auto duration = outcome.duration_ms;
+  write(self, complete_write(e, status, result),
+        [self, id, attempt, status, result, duration](storage::op_result& r) {
+          auto& s = self->state;
+          if (r.ok() && !r.rows.empty()) {
+            finish(self, id, status, result, duration);
+            return;
+          }
+          if (r.ok()) {
+            ++s.stats.fenced;
+            s.log->warn("completion of job {} attempt {} was fenced (the attempt lost the job)",
+                        id, attempt);
+            return;
+          }
+          s.log->error("completion of job {} attempt {} was not recorded: {}", id, attempt,
+                       r.message);
+          // The attempt is over but its end is not durable: give it back, so
+          // it runs again (at least once) instead of hanging.
+          auto j2 = s.jobs.find(id);
+          if (j2 != s.jobs.end() && j2->second.attempt == attempt) {
+            j2->second.st = job_entry::state::running;
+            lose_attempt(self, j2->second, "its completion could not be recorded", false);
+          }
+        });
+  // Until the completion commits the job stays in memory, settling, with no
+  // slot: a second completion or a cancel finds it, a dispatch does not.
+  e.slot.clear();
+  e.st = job_entry::state::settling;
+}
+
+void finish(dispatcher_ptr self, const std::string& job_id, const std::string& status,
+            const std::string& result, int64_t duration_ms) {
+  auto& st = self->state;
+  auto j = st.jobs.find(job_id);
+  if (j == st.jobs.end())
+    return;
+  auto& e = j->second;
+  ++st.stats.completed;
+  job_result res{job_id, status, result, e.attempt, duration_ms};
+  for (auto& w : e.waiters)
+    w.deliver(res);
+  if (auto u = st.unfinished_by_ws.find(e.spec.workspace); u != st.unfinished_by_ws.end()
+                                                            && u->second > 0)
+    --u->second;
+  st.jobs.erase(j);
+}
+
+void renew(dispatcher_ptr self, const std::string& job_id, int32_t attempt) {
+  auto& st = self->state;
+  auto j = st.jobs.find(job_id);
+  if (j == st.jobs.end() || j->second.attempt != attempt || j->second.st != job_entry::state::running)
+    return;
+  auto& e = j->second;
+  if (!e.claimed)
+    return; // the claim itself sets the first deadline
+  write(self, renew_write(e, lease_ms(self)), [self, job_id, attempt](storage::op_result& r) {
+    auto& s = self->state;
+    auto j2 = s.jobs.find(job_id);
+    if (j2 == s.jobs.end() || j2->second.attempt != attempt)
+      return;
+    auto& job = j2->second;
+    if (r.ok() && !r.rows.empty()) {
+      job.renewed = self->clock().now();
+      self->delayed_send(self, s.cfg.lease, expire_atom_v, job_id, attempt);
+      return;
+    }
+    if (r.ok()) {
+      // Fenced: this attempt no longer owns the job. Stop its process.
+      ++s.stats.fenced;
+      if (auto sl = s.slots.find(job.slot); sl != s.slots.end())
+        self->send(sl->second.handle, abort_atom_v, job_id, attempt);
+    }
+  });
+}
+
+void expire(dispatcher_ptr self, const std::string& job_id, int32_t attempt) {
+  auto& st = self->state;
+  auto j = st.jobs.find(job_id);
+  if (j == st.jobs.end() || j->second.attempt != attempt || j->second.st != job_entry::state::running
+      || j->second.slot.empty())
+    return;
+  auto& e = j->second;
+  if (self->clock().now() - e.renewed < st.cfg.lease)
+    return; // renewed since this timer was set
+  // No renewal for a whole lease: the slot is hung. The database decides,
+  // on its own clock, whether the lease really expired.
+  lose_attempt(self, e, "its lease expired (no renewal from its worker slot)", true);
+}
+
+void fire_due(dispatcher_ptr self, uint64_t token) {
+  auto& st = self->state;
+  if (token != st.due_token)
+    return; // superseded by a timer armed for an earlier job
+  st.due_armed_ms = 0;
+  auto now = wall_ms(self);
+  while (!st.delayed.empty() && st.delayed.begin()->first <= now) {
+    auto id = st.delayed.begin()->second;
+    st.delayed.erase(st.delayed.begin());
+    auto j = st.jobs.find(id);
+    if (j != st.jobs.end() && j->second.st == job_entry::state::delayed)
+      make_runnable(self, j->second);
+  }
+  arm_due_timer(self);
+  dispatch(self);
+}
+
+} // namespace millrace::actors

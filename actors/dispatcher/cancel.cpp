@@ -1,0 +1,158 @@
+// Cancel, wait and watch: requests about one job.
+
+#include <spdlog/spdlog.h>
+
+#include "actors/dispatcher/dispatcher_state.hpp"
+#include "actors/protocol/errors.hpp"
+#include "actors/protocol/paths.hpp"
+#include "actors/system/registry.hpp"
+
+namespace millrace::actors {
+
+namespace {
+
+// Looks a job up in the database, for jobs the dispatcher no longer holds.
+template <class F, class G>
+void read_status(dispatcher_ptr self, const std::string& job_id, F found, G missing) {
+  auto reader = self->state.reg->resolve_as<storage_reader_actor>(paths::storage_reader);
+  if (!reader) {
+    missing(caf::make_error(storage::storage_errc::unavailable,
+                            std::string("the storage reader is not running")));
+    return;
+  }
+  self->request(reader, std::chrono::seconds{30}, read_atom_v,
+                storage::read_request{"job_status", {job_id}})
+    .then(
+      [job_id, found, missing](storage::result_set& rs) mutable {
+        if (rs.empty())
+          missing(caf::make_error(dispatch_errc::not_found, "no job " + job_id));
+        else
+          found(rs);
+      },
+      [missing](caf::error& err) mutable { missing(err); });
+}
+
+std::string cell(const storage::result_set& rs, const char* col) {
+  auto c = rs.column(col);
+  return c < 0 || rs.rows[0][static_cast<size_t>(c)].null ? std::string{}
+                                                            : rs.rows[0][static_cast<size_t>(c)].text;
+}
+
+} // namespace
+
+caf::result<cancel_reply> cancel(dispatcher_ptr self, const std::string& job_id,
+                                 const std::string& by, const std::string& reason) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<cancel_reply>();
+  auto j = st.jobs.find(job_id);
+  if (j == st.jobs.end()) {
+    read_status(
+      self, job_id,
+      [rp, job_id](storage::result_set& rs) mutable {
+        auto state = cell(rs, "state");
+        if (state == "queued" || state == "running")
+          rp.deliver(caf::make_error(dispatch_errc::not_found,
+                                     "job " + job_id + " is " + state
+                                       + " but not held by this dispatcher"));
+        else
+          rp.deliver(caf::make_error(dispatch_errc::already_finished,
+                                     "job " + job_id + " already finished: " + state));
+      },
+      [rp](caf::error err) mutable { rp.deliver(err); });
+    return rp;
+  }
+  auto& e = j->second;
+  if (e.st == job_entry::state::settling) {
+    rp.deliver(cancel_reply{job_id, "finishing"});
+    return rp;
+  }
+  if (e.st == job_entry::state::running) {
+    if (e.cancel_requested) {
+      rp.deliver(cancel_reply{job_id, "already_canceling"});
+      return rp;
+    }
+    e.cancel_requested = true;
+    write(self, request_cancel_write(e, by, reason), [](storage::op_result&) {});
+    if (auto sl = st.slots.find(e.slot); sl != st.slots.end())
+      self->send(sl->second.handle, cancel_atom_v, job_id, e.attempt);
+    rp.deliver(cancel_reply{job_id, "canceling"});
+    return rp;
+  }
+  // Queued or delayed: it never runs. Take it out of memory now, so no slot
+  // picks it up while the cancel commits.
+  if (e.st == job_entry::state::queued)
+    st.ready.erase(e.spec.tag, e.spec.workspace,
+                   ready_key{e.spec.priority, e.scheduled_ms, e.seq, e.spec.id});
+  else
+    for (auto d = st.delayed.begin(); d != st.delayed.end(); ++d)
+      if (d->second == job_id) {
+        st.delayed.erase(d);
+        break;
+      }
+  e.st = job_entry::state::settling;
+  auto result = std::string(R"({"name":"Canceled","message":"canceled by )") + by
+                + (reason.empty() ? std::string{} : ": " + reason) + "\"}";
+  write(self, cancel_queued_write(e, by, reason),
+        [self, rp, job_id, result](storage::op_result& r) mutable {
+          auto& s = self->state;
+          if (!r.ok()) {
+            // Not canceled: it stays queued.
+            if (auto j2 = s.jobs.find(job_id); j2 != s.jobs.end()) {
+              make_runnable(self, j2->second);
+              dispatch(self);
+            }
+            rp.deliver(caf::make_error(r.code, r.message));
+            return;
+          }
+          finish(self, job_id, job_status::canceled, result, 0);
+          rp.deliver(cancel_reply{job_id, "canceled"});
+        });
+  return rp;
+}
+
+caf::result<job_result> wait_for(dispatcher_ptr self, const std::string& job_id) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<job_result>();
+  auto j = st.jobs.find(job_id);
+  if (j != st.jobs.end()) {
+    j->second.waiters.push_back(rp);
+    return rp;
+  }
+  read_status(
+    self, job_id,
+    [self, rp, job_id](storage::result_set& rs) mutable {
+      auto state = cell(rs, "state");
+      if (state == "queued" || state == "running") {
+        // Submitted but not admitted yet (its commit is in flight): retry
+        // once it is, by waiting on the entry if it appeared meanwhile.
+        auto j2 = self->state.jobs.find(job_id);
+        if (j2 != self->state.jobs.end()) {
+          j2->second.waiters.push_back(rp);
+          return;
+        }
+        rp.deliver(caf::make_error(dispatch_errc::not_found,
+                                   "job " + job_id + " is " + state
+                                     + " but not held by this dispatcher"));
+        return;
+      }
+      auto attempt = cell(rs, "attempt");
+      rp.deliver(job_result{job_id, state, cell(rs, "result").empty() ? "null" : cell(rs, "result"),
+                            attempt.empty() ? 0 : std::atoi(attempt.c_str()), 0});
+    },
+    [rp](caf::error err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+void watch(dispatcher_ptr self, const std::string& job_id, job_watcher_actor watcher) {
+  auto& st = self->state;
+  auto j = st.jobs.find(job_id);
+  if (j == st.jobs.end())
+    return;
+  auto& e = j->second;
+  e.watchers.push_back(watcher);
+  if (e.st == job_entry::state::running)
+    if (auto sl = st.slots.find(e.slot); sl != st.slots.end())
+      self->send(sl->second.handle, watch_atom_v, job_id, watcher);
+}
+
+} // namespace millrace::actors

@@ -1,0 +1,154 @@
+// Internal to actors/dispatcher: the dispatcher's state and the functions its
+// handlers share. Not part of any interface.
+
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "caf/all.hpp"
+
+#include "actors/dispatcher/dispatcher.hpp"
+#include "actors/dispatcher/ready_queue.hpp"
+#include "actors/protocol/job_actors.hpp"
+#include "actors/protocol/storage_actor.hpp"
+
+namespace spdlog {
+class logger;
+} // namespace spdlog
+
+namespace millrace::actors {
+
+class registry;
+
+struct job_entry {
+  /// settling: its terminal state (completion, cancel) is being written.
+  enum class state { queued, delayed, running, settling };
+
+  job_spec spec;
+  std::string created_at; // database time, text: the partition key of logs and events
+  uint64_t seq = 0;       // arrival order
+  int64_t scheduled_ms = 0;
+  state st = state::queued;
+  int32_t attempt = 0;    // last attempt claimed (0: never)
+  int32_t restarts = 0;   // attempts lost to dead slots / expired leases
+  std::string owner;      // lease owner of the running attempt
+  std::string slot;       // slot running it
+  bool claimed = false;   // the running attempt's claim is committed
+  bool cancel_requested = false;
+  caf::actor_clock::time_point renewed{};
+  std::vector<caf::typed_response_promise<job_result>> waiters;
+  std::vector<job_watcher_actor> watchers;
+};
+
+struct slot_entry {
+  worker_slot_actor handle;
+  slot_info info;
+  bool idle = false;
+  std::string job; // running job id, or empty
+};
+
+struct dispatcher_state {
+  static inline const char* name = "dispatcher";
+
+  dispatcher_config cfg;
+  std::shared_ptr<registry> reg;
+  std::shared_ptr<spdlog::logger> log;
+  std::string node_id;
+
+  std::unordered_map<std::string, job_entry> jobs;
+  ready_queue ready;
+  std::multimap<int64_t, std::string> delayed; // scheduled_ms -> job id
+  uint64_t due_token = 0;
+  int64_t due_armed_ms = 0; // 0: no timer armed
+  uint64_t seq = 0;
+  std::unordered_map<std::string, size_t> unfinished_by_ws;
+
+  std::unordered_map<std::string, slot_entry> slots;
+  std::unordered_map<caf::actor_addr, std::string> slot_by_addr;
+  std::unordered_map<std::string, std::deque<std::string>> idle_by_tag;
+
+  // Writes produced while handling the current burst of messages, sent to
+  // the storage writer as one group on `flush`.
+  std::vector<storage::write_request> outbox;
+  std::vector<std::function<void(storage::op_result&)>> outbox_then;
+  bool flush_scheduled = false;
+
+  bool recovering = false;
+  // Wall clock (ms since the Unix epoch) derived from the actor clock, so the
+  // test coordinator's virtual time drives scheduled jobs too.
+  int64_t wall_at_start_ms = 0;
+  caf::actor_clock::time_point clock_at_start{};
+
+  dispatcher_stats stats;
+};
+
+using dispatcher_ptr = dispatcher_actor::stateful_pointer<dispatcher_state>;
+
+// outbox.cpp
+/// Queues a write; `then` runs with its result after the group committed.
+void write(dispatcher_ptr self, storage::write_request req,
+           std::function<void(storage::op_result&)> then);
+void flush(dispatcher_ptr self);
+int64_t wall_ms(dispatcher_ptr self);
+std::string format_timestamp_ms(int64_t ms);
+
+// submit.cpp
+caf::error validate(dispatcher_ptr self, job_spec& spec);
+caf::result<submit_reply> submit(dispatcher_ptr self, job_spec spec,
+                                 std::vector<job_watcher_actor> watchers = {});
+caf::result<std::vector<submit_reply>> submit_many(dispatcher_ptr self,
+                                                   std::vector<job_spec> specs);
+/// Accounts a committed job and makes it runnable (or delayed).
+void admit(dispatcher_ptr self, job_entry entry);
+
+// assign.cpp
+void register_slot(dispatcher_ptr self, worker_slot_actor h, slot_info info);
+void slot_ready(dispatcher_ptr self, const std::string& slot);
+void slot_down(dispatcher_ptr self, const caf::actor_addr& who, const caf::error& reason);
+/// Runs queued jobs on idle slots until one of them runs out.
+void dispatch(dispatcher_ptr self);
+void job_done(dispatcher_ptr self, job_outcome outcome);
+void renew(dispatcher_ptr self, const std::string& job_id, int32_t attempt);
+void expire(dispatcher_ptr self, const std::string& job_id, int32_t attempt);
+void fire_due(dispatcher_ptr self, uint64_t token);
+void make_runnable(dispatcher_ptr self, job_entry& entry);
+/// What the slot running `e`'s current attempt is told.
+job_assignment assignment_of(dispatcher_ptr self, const job_entry& e);
+/// Requeues a running attempt whose slot or lease is gone, or fails the job
+/// as poisoned past the restart limit. `if_expired`: only if the database
+/// says the lease has expired.
+void lose_attempt(dispatcher_ptr self, job_entry& entry, const std::string& reason,
+                  bool if_expired);
+/// Removes a job that reached a terminal state and answers its waiters.
+void finish(dispatcher_ptr self, const std::string& job_id, const std::string& status,
+            const std::string& result, int64_t duration_ms);
+
+// cancel.cpp
+caf::result<cancel_reply> cancel(dispatcher_ptr self, const std::string& job_id,
+                                 const std::string& by, const std::string& reason);
+caf::result<job_result> wait_for(dispatcher_ptr self, const std::string& job_id);
+void watch(dispatcher_ptr self, const std::string& job_id, job_watcher_actor watcher);
+
+// recovery.cpp
+void start_recovery(dispatcher_ptr self);
+
+// params.cpp: write requests for the statements of storage/sql.
+storage::write_request enqueue_write(const job_spec& spec);
+storage::write_request claim_write(const job_entry& e, int32_t lease_ms);
+storage::write_request renew_write(const job_entry& e, int32_t lease_ms);
+storage::write_request complete_write(const job_entry& e, const std::string& status,
+                                      const std::string& result);
+storage::write_request requeue_write(const job_entry& e, const std::string& reason,
+                                     bool if_expired);
+storage::write_request cancel_queued_write(const job_entry& e, const std::string& by,
+                                           const std::string& reason);
+storage::write_request request_cancel_write(const job_entry& e, const std::string& by,
+                                            const std::string& reason);
+
+} // namespace millrace::actors

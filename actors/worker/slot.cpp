@@ -1,0 +1,374 @@
+// The worker slot's behavior. See slot.hpp.
+
+#include "actors/worker/slot.hpp"
+
+#include <optional>
+
+#include <spdlog/spdlog.h>
+
+#include "caf/all.hpp"
+
+#include "actors/protocol/errors.hpp"
+#include "actors/protocol/job_actors.hpp"
+#include "actors/protocol/paths.hpp"
+#include "actors/protocol/storage_actor.hpp"
+#include "actors/system/logging.hpp"
+#include "actors/system/registry.hpp"
+#include "actors/system/status.hpp"
+#include "actors/worker/output_tap.hpp"
+#include "runtime/runtime.hpp"
+
+namespace millrace::actors {
+
+namespace {
+
+constexpr size_t log_flush_bytes = 64 << 10;
+
+struct current_job {
+  job_assignment a;
+  uint64_t token = 0;
+  std::shared_ptr<sandbox::process> proc;
+  std::shared_ptr<output_tap> tap;
+  std::string log_buf;
+  int32_t seq = 0;
+  bool claimed = false;
+  bool exited = false;
+  bool canceled = false;
+  bool timed_out = false;
+  exit_record exit;
+  caf::actor_clock::time_point started;
+  std::vector<job_watcher_actor> watchers;
+};
+
+struct slot_state {
+  static inline const char* name = "worker_slot";
+
+  slot_config cfg;
+  std::shared_ptr<registry> reg;
+  std::shared_ptr<spdlog::logger> log;
+  std::optional<current_job> job;
+  uint64_t next_token = 1;
+  uint64_t jobs_run = 0;
+  uint64_t log_writes_fenced = 0;
+
+  ~slot_state() {
+    // A slot that dies takes its process with it; the dispatcher requeues
+    // the attempt when it sees the slot go down.
+    if (job && job->proc)
+      job->proc->kill();
+  }
+};
+
+using slot_ptr = worker_slot_actor::stateful_pointer<slot_state>;
+
+dispatcher_actor dispatcher_of(slot_ptr self) {
+  return self->state.reg->resolve_as<dispatcher_actor>(paths::dispatcher);
+}
+
+exit_record to_record(const sandbox::exit_info& x) {
+  return exit_record{x.exit_code,  x.signal, x.out_of_memory, x.pids_limit_hit,
+                     x.terminated, x.killed, x.cpu_seconds,   x.max_memory_bytes,
+                     x.wall.count(), x.sandbox_error};
+}
+
+sandbox::exit_info to_info(const exit_record& x) {
+  sandbox::exit_info i;
+  i.exit_code = x.exit_code;
+  i.signal = x.signal;
+  i.out_of_memory = x.out_of_memory;
+  i.pids_limit_hit = x.pids_limit_hit;
+  i.terminated = x.terminated;
+  i.killed = x.killed;
+  i.cpu_seconds = x.cpu_seconds;
+  i.max_memory_bytes = x.max_memory_bytes;
+  i.wall = std::chrono::microseconds{x.wall_us};
+  i.sandbox_error = x.sandbox_error;
+  return i;
+}
+
+// Length of `s` without a trailing, incomplete UTF-8 sequence, so a chunk
+// never splits a character (the rest waits for the next chunk).
+size_t utf8_safe_prefix(const std::string& s) {
+  size_t n = s.size();
+  for (size_t back = 1; back <= 3 && back <= n; ++back) {
+    auto c = static_cast<unsigned char>(s[n - back]);
+    if ((c & 0xC0) == 0x80)
+      continue; // continuation byte: look further back
+    size_t len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
+    return len > back ? n - back : n;
+  }
+  return n;
+}
+
+void flush_logs(slot_ptr self, bool final) {
+  auto& j = *self->state.job;
+  if (!j.claimed || j.log_buf.empty())
+    return;
+  size_t take = final ? j.log_buf.size() : utf8_safe_prefix(j.log_buf);
+  if (take == 0)
+    return;
+  auto chunk = sanitize_log_text(std::string_view{j.log_buf}.substr(0, take));
+  j.log_buf.erase(0, take);
+  auto writer = self->state.reg->resolve_as<storage_writer_actor>(paths::storage_writer);
+  if (!writer) {
+    self->state.log->warn("job {}: storage writer not running; a log chunk is lost", j.a.job_id);
+    return;
+  }
+  storage::write_request req{"append_log",
+                             {j.a.job_id, std::to_string(j.a.attempt), j.a.lease_owner,
+                              std::to_string(j.seq++), std::move(chunk), j.a.job_created_at},
+                             j.a.job_id};
+  auto id = j.a.job_id;
+  self->request(writer, std::chrono::minutes{2}, write_atom_v, std::move(req))
+    .then(
+      [self, id](storage::result_set& rs) {
+        if (rs.empty()) {
+          // Fenced: this attempt no longer owns the job (the dispatcher
+          // aborts it too).
+          ++self->state.log_writes_fenced;
+          self->state.log->warn("job {}: a log write was fenced", id);
+        }
+      },
+      [self, id](caf::error& err) {
+        self->state.log->warn("job {}: a log chunk was not stored: {}", id, describe(err));
+      });
+}
+
+void report(slot_ptr self, const std::string& status, std::string result) {
+  auto& j = *self->state.job;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(self->clock().now() - j.started)
+              .count();
+  job_outcome out{j.a.job_id, j.a.attempt, j.a.lease_owner, status, std::move(result), ms};
+  ++self->state.jobs_run;
+  self->state.job.reset();
+  if (auto d = dispatcher_of(self))
+    self->send(d, done_atom_v, std::move(out));
+  else
+    self->state.log->error("job {}: no dispatcher to report to", out.job_id);
+}
+
+// The attempt's process ended and its claim is committed: store the rest of
+// the log, judge, report.
+void finish(slot_ptr self) {
+  auto& j = *self->state.job;
+  if (j.tap && j.tap->dropped() > 0)
+    j.log_buf += "\n[log truncated: " + std::to_string(j.tap->dropped())
+                 + " bytes were not stored (limit " + std::to_string(self->state.cfg.log_max_bytes)
+                 + " bytes)]\n";
+  flush_logs(self, true);
+  if (j.canceled) {
+    report(self, job_status::canceled, runtime::error_json("Canceled", "the job was canceled"));
+    return;
+  }
+  if (j.timed_out) {
+    report(self, job_status::timed_out,
+           runtime::error_json("Timeout", "the job ran longer than its timeout of "
+                                            + std::to_string(j.a.timeout_s) + " s and was killed"));
+    return;
+  }
+  auto* rt = runtime::find_runtime(j.a.language);
+  auto v = rt->judge(to_info(j.exit), j.tap->captured());
+  report(self, v.status, std::move(v.result));
+}
+
+void run(slot_ptr self, job_assignment a, std::vector<job_watcher_actor> watchers) {
+  auto& st = self->state;
+  if (st.job) {
+    st.log->error("asked to run job {} while running job {}; refused", a.job_id, st.job->a.job_id);
+    return;
+  }
+  st.job.emplace();
+  auto& j = *st.job;
+  j.a = std::move(a);
+  j.token = st.next_token++;
+  j.started = self->clock().now();
+  j.watchers = std::move(watchers);
+  if (j.a.kind == job_kind::noop || j.a.kind == job_kind::identity) {
+    // No process: the result is the args.
+    auto args = j.a.args;
+    report(self, job_status::success, std::move(args));
+    return;
+  }
+  auto* rt = runtime::find_runtime(j.a.language);
+  if (!rt) {
+    report(self, job_status::failure,
+           runtime::error_json("UnsupportedLanguage", "no runtime for '" + j.a.language + "'"));
+    return;
+  }
+  runtime::job_input in;
+  in.job_id = j.a.job_id;
+  in.workspace = j.a.workspace;
+  in.script_path = j.a.script_path;
+  in.code = j.a.code;
+  in.args = j.a.args;
+  in.network = j.a.network;
+  in.env = {{"WM_JOB_ID", j.a.job_id},
+            {"WM_WORKSPACE", j.a.workspace},
+            {"WM_JOB_PATH", j.a.script_path},
+            {"MILLRACE_ATTEMPT", std::to_string(j.a.attempt)}};
+  sandbox::launch_plan plan;
+  try {
+    plan = rt->plan(in);
+  } catch (const std::exception& e) {
+    report(self, job_status::failure, runtime::error_json("InvalidArguments", e.what()));
+    return;
+  }
+  j.tap = std::make_shared<output_tap>(st.cfg.log_max_bytes, st.cfg.result_max_bytes);
+  auto tap = j.tap;
+  auto token = j.token;
+  caf::actor_addr addr = self->address();
+  sandbox::process_events events;
+  events.on_output = [tap, addr, token](sandbox::stream s, std::string_view bytes) {
+    auto text = tap->on_output(s, bytes);
+    if (text.empty())
+      return;
+    if (auto h = caf::actor_cast<worker_slot_actor>(addr))
+      caf::anon_send(h, output_atom_v, token, static_cast<uint8_t>(s), std::move(text));
+  };
+  events.on_exit = [addr, token](const sandbox::exit_info& x) {
+    if (auto h = caf::actor_cast<worker_slot_actor>(addr))
+      caf::anon_send(h, exited_atom_v, token, to_record(x));
+  };
+  std::string error;
+  j.proc = st.cfg.launcher->start(plan, st.cfg.limits, std::move(events), error);
+  if (!j.proc) {
+    report(self, job_status::failure, runtime::error_json("SandboxError", error));
+    return;
+  }
+  self->delayed_send(self, std::chrono::seconds{j.a.timeout_s}, timeout_atom_v, token);
+  self->delayed_send(self, st.cfg.log_flush_every, flush_atom_v, token);
+  self->delayed_send(self, st.cfg.renew_every, renew_atom_v, token);
+}
+
+bool is_current(slot_ptr self, const std::string& job_id, int32_t attempt) {
+  auto& j = self->state.job;
+  return j && j->a.job_id == job_id && j->a.attempt == attempt;
+}
+
+bool is_current(slot_ptr self, uint64_t token) {
+  return self->state.job && self->state.job->token == token;
+}
+
+void register_with_dispatcher(slot_ptr self) {
+  auto d = dispatcher_of(self);
+  if (!d) {
+    // The dispatcher starts before the workers; it may be restarting.
+    self->delayed_send(self, std::chrono::milliseconds{100}, register_atom_v);
+    return;
+  }
+  self->send(d, register_atom_v, caf::actor_cast<worker_slot_actor>(self),
+             slot_info{self->state.cfg.name, self->state.cfg.tags});
+  self->send(d, ready_atom_v, self->state.cfg.name);
+}
+
+worker_slot_actor::behavior_type slot(slot_ptr self, slot_config cfg,
+                                      std::shared_ptr<registry> reg, std::string path) {
+  self->state.cfg = std::move(cfg);
+  self->state.reg = std::move(reg);
+  self->state.log = logger_for(path);
+  register_with_dispatcher(self);
+  return {
+    [self](run_atom, job_assignment& a, std::vector<job_watcher_actor>& w) {
+      run(self, std::move(a), std::move(w));
+    },
+    [self](claimed_atom, std::string& id, int32_t attempt) {
+      if (!is_current(self, id, attempt))
+        return;
+      auto& j = *self->state.job;
+      j.claimed = true;
+      if (j.exited)
+        finish(self);
+      else
+        flush_logs(self, false);
+    },
+    [self](cancel_atom, std::string& id, int32_t attempt) {
+      if (!is_current(self, id, attempt))
+        return;
+      auto& j = *self->state.job;
+      if (j.exited || j.canceled)
+        return;
+      j.canceled = true;
+      if (j.proc)
+        j.proc->terminate(self->state.cfg.kill_grace);
+    },
+    [self](abort_atom, std::string& id, int32_t attempt) {
+      if (!is_current(self, id, attempt))
+        return;
+      // The attempt lost its job: kill its process and forget it at once.
+      // The dispatcher already counts this slot as free; the process's late
+      // events carry a stale token and are ignored.
+      auto& j = *self->state.job;
+      if (!j.exited && j.proc)
+        j.proc->kill();
+      self->state.job.reset();
+    },
+    [self](watch_atom, std::string& id, job_watcher_actor& w) {
+      if (self->state.job && self->state.job->a.job_id == id)
+        self->state.job->watchers.push_back(w);
+    },
+    [self](output_atom, uint64_t token, uint8_t, std::string& text) {
+      if (!is_current(self, token))
+        return;
+      auto& j = *self->state.job;
+      for (auto& w : j.watchers)
+        self->send(w, log_atom_v, log_chunk{j.a.job_id, j.a.attempt, text});
+      j.log_buf += text;
+      if (j.log_buf.size() >= log_flush_bytes)
+        flush_logs(self, false);
+    },
+    [self](exited_atom, uint64_t token, exit_record& rec) {
+      if (!is_current(self, token))
+        return;
+      auto& j = *self->state.job;
+      j.exited = true;
+      j.exit = std::move(rec);
+      if (j.claimed)
+        finish(self); // otherwise `claimed` finishes it
+    },
+    [self](timeout_atom, uint64_t token) {
+      if (!is_current(self, token))
+        return;
+      auto& j = *self->state.job;
+      if (j.exited || j.canceled || j.timed_out)
+        return;
+      j.timed_out = true;
+      self->state.log->info("job {} exceeded its timeout of {} s; stopping it", j.a.job_id,
+                            j.a.timeout_s);
+      j.proc->terminate(self->state.cfg.kill_grace);
+    },
+    [self](flush_atom, uint64_t token) {
+      if (!is_current(self, token) || self->state.job->exited)
+        return;
+      flush_logs(self, false);
+      self->delayed_send(self, self->state.cfg.log_flush_every, flush_atom_v, token);
+    },
+    [self](renew_atom, uint64_t token) {
+      // The lease is renewed from this loop, the one that handles the job's
+      // process: if the slot hangs, renewals stop and the lease expires.
+      if (!is_current(self, token) || self->state.job->exited)
+        return;
+      auto& j = *self->state.job;
+      if (auto d = dispatcher_of(self))
+        self->send(d, renew_atom_v, j.a.job_id, j.a.attempt);
+      self->delayed_send(self, self->state.cfg.renew_every, renew_atom_v, token);
+    },
+    [self](register_atom) { register_with_dispatcher(self); },
+    [self](status_atom) {
+      auto& st = self->state;
+      std::string summary = st.job ? "running job " + st.job->a.job_id + " attempt "
+                                       + std::to_string(st.job->a.attempt)
+                                   : std::string("idle");
+      summary += " jobs_run=" + std::to_string(st.jobs_run);
+      return make_status(self, std::move(summary));
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_slot(caf::actor_system& sys, slot_config cfg, std::shared_ptr<registry> reg,
+                      const std::string& path) {
+  return caf::actor_cast<caf::actor>(sys.spawn(slot, std::move(cfg), std::move(reg), path));
+}
+
+} // namespace millrace::actors

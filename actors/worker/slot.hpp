@@ -1,0 +1,46 @@
+// A worker slot (/millrace/worker/slot-N): runs one job attempt at a time in
+// the sandbox, streams its log to storage, renews its lease from its own
+// event loop, enforces its timeout with the kill ladder, and reports exactly
+// one `done` per attempt to the dispatcher. Interface:
+// actors/protocol/job_actors.hpp (worker_slot_actor).
+
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "caf/fwd.hpp"
+#include "caf/timespan.hpp"
+
+#include "sandbox/launcher.hpp"
+
+namespace millrace::actors {
+
+class registry;
+
+struct slot_config {
+  /// Unique name, part of lease owners: "<node>/slot-<n>".
+  std::string name;
+  /// Tags this slot serves.
+  std::vector<std::string> tags;
+  sandbox::limits limits;
+  /// Between SIGTERM and SIGKILL when a job times out or is canceled.
+  std::chrono::milliseconds kill_grace{5000};
+  /// How often a running attempt's lease is renewed (a third of the lease).
+  caf::timespan renew_every = std::chrono::seconds{10};
+  /// Log bytes stored per job; the rest is dropped and a marker says how much.
+  size_t log_max_bytes = 10 << 20;
+  /// Largest result a job may return.
+  size_t result_max_bytes = 10 << 20;
+  /// Log chunks are written at least this often while a job prints.
+  std::chrono::milliseconds log_flush_every{100};
+  /// Shared by all slots of a node.
+  std::shared_ptr<sandbox::launcher> launcher;
+};
+
+caf::actor spawn_slot(caf::actor_system& sys, slot_config cfg, std::shared_ptr<registry> reg,
+                      const std::string& path);
+
+} // namespace millrace::actors

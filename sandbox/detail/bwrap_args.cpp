@@ -1,0 +1,113 @@
+#include "sandbox/detail/bwrap_args.hpp"
+
+#include <algorithm>
+
+namespace millrace::sandbox::detail {
+
+namespace {
+
+/// Host files of /etc a program may reasonably need: the dynamic loader's
+/// cache, alternatives symlinks (/usr/bin/awk -> /etc/alternatives/awk), CA
+/// certificates, the time zone and name-service basics. Bound read-only with
+/// --ro-bind-try so a host without one of them still works.
+constexpr const char* etc_files[] = {
+  "/etc/ld.so.cache", "/etc/ld.so.conf",   "/etc/ld.so.conf.d",  "/etc/alternatives",
+  "/etc/ssl/certs",   "/etc/ssl/openssl.cnf", "/etc/localtime",  "/etc/timezone",
+  "/etc/nsswitch.conf", "/etc/hosts",      "/etc/host.conf",     "/etc/protocols",
+  "/etc/services",
+};
+
+void add(std::vector<std::string>& out, std::initializer_list<std::string> items) {
+  out.insert(out.end(), items);
+}
+
+bool has_env(const launch_plan& plan, const std::string& name) {
+  return std::any_of(plan.env.begin(), plan.env.end(), [&](auto& kv) { return kv.first == name; });
+}
+
+} // namespace
+
+std::vector<std::string> bwrap_options(const launch_plan& plan, const limits& lim, const bwrap_fds& fds) {
+  std::vector<std::string> a;
+  a.reserve(96 + 4 * plan.files.size() + 3 * plan.env.size());
+  // Namespaces. --unshare-user is what bwrap would pick anyway when it runs
+  // unprivileged (always: root drops to run_as first); naming it lets
+  // --disable-userns stop the job from nesting user namespaces of its own.
+  add(a, {"--unshare-user", "--disable-userns", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+          "--hostname", "millrace-job"});
+  if (!plan.network)
+    a.emplace_back("--unshare-net");
+  // --die-with-parent: if bwrap's outer process dies, the job dies with it.
+  // --new-session: no TIOCSTI into a terminal; the init becomes a session and
+  // process-group leader the kill ladder can signal as a group.
+  add(a, {"--die-with-parent", "--new-session"});
+
+  // A root of its own: /usr read-only, the usual merged-/usr symlinks.
+  add(a, {"--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
+          "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin", "--proc", "/proc",
+          "--dev", "/dev"});
+  for (auto* f : etc_files)
+    add(a, {"--ro-bind-try", f, f});
+  if (plan.network)
+    add(a, {"--ro-bind-try", "/etc/resolv.conf", "/etc/resolv.conf"});
+  add(a, {"--perms", "0644", "--ro-bind-data", std::to_string(fds.passwd), "/etc/passwd"});
+  add(a, {"--perms", "0644", "--ro-bind-data", std::to_string(fds.group), "/etc/group"});
+
+  // The job folder: a tmpfs whose pages are charged to the job's memory
+  // cgroup and vanish with the mount namespace. /tmp is a symlink into it,
+  // so /tmp shares the job folder's size limit.
+  if (lim.job_dir_bytes != 0)
+    add(a, {"--size", std::to_string(lim.job_dir_bytes)});
+  add(a, {"--tmpfs", "/job", "--perms", "01777", "--dir", "/job/tmp", "--symlink", "/job/tmp", "/tmp"});
+
+  for (auto& [host, inside] : plan.ro_binds)
+    add(a, {"--ro-bind", host, inside});
+  for (size_t i = 0; i < plan.files.size(); ++i) {
+    auto& f = plan.files[i];
+    add(a, {"--perms", f.executable ? "0755" : "0644", "--file",
+            std::to_string(fds.first_file + static_cast<int>(i)), f.path});
+  }
+  // Everything outside /job (and the kernel filesystems) is read-only,
+  // including the tmpfs root bwrap built the tree on.
+  add(a, {"--remount-ro", "/", "--chdir", "/job"});
+
+  a.emplace_back("--clearenv");
+  for (auto& [name, value] : plan.env)
+    add(a, {"--setenv", name, value});
+  if (!has_env(plan, "PATH"))
+    add(a, {"--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin"});
+  if (!has_env(plan, "HOME"))
+    add(a, {"--setenv", "HOME", "/job"});
+  if (!has_env(plan, "LANG"))
+    add(a, {"--setenv", "LANG", "C.UTF-8"});
+
+  add(a, {"--json-status-fd", std::to_string(fds.status)});
+  return a;
+}
+
+std::string synthetic_passwd(const sandbox_identity& id) {
+  std::string out = "root:x:0:0:root:/root:/usr/sbin/nologin\n"
+                    "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
+  if (id.uid != 0 && id.uid != 65534)
+    out += id.user + ":x:" + std::to_string(id.uid) + ":" + std::to_string(id.gid) + ":" + id.user
+           + ":/job:/bin/sh\n";
+  return out;
+}
+
+std::string synthetic_group(const sandbox_identity& id) {
+  std::string out = "root:x:0:\nnogroup:x:65534:\n";
+  if (id.gid != 0 && id.gid != 65534)
+    out += id.group + ":x:" + std::to_string(id.gid) + ":\n";
+  return out;
+}
+
+std::string nul_joined(const std::vector<std::string>& args) {
+  std::string out;
+  for (auto& s : args) {
+    out += s;
+    out.push_back('\0');
+  }
+  return out;
+}
+
+} // namespace millrace::sandbox::detail

@@ -1,0 +1,49 @@
+// The bubblewrap (0.8.0) command line for one job: namespaces, a minimal
+// read-only root, the job folder as a size-limited tmpfs, the environment and
+// the job files. Options travel through `--args FD` (a sealed memfd), so the
+// job's environment (often secrets) never shows in the host's
+// /proc/<pid>/cmdline; only "bwrap --args 5 -- <job argv>" does.
+
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "sandbox/launcher.hpp"
+
+namespace millrace::sandbox::detail {
+
+/// Who the job runs as (inside and outside the sandbox: bwrap maps the uid to
+/// itself).
+struct sandbox_identity {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string user;
+  std::string group;
+};
+
+/// Descriptor numbers, as seen by bwrap, of what it reads or writes.
+struct bwrap_fds {
+  /// --json-status-fd: {"child-pid": N} at start, {"exit-code": N} when the
+  /// job's main process ended (missing when setup or exec failed).
+  int status = -1;
+  int passwd = -1;
+  int group = -1;
+  /// plan.files[i] is read from first_file + i.
+  int first_file = -1;
+};
+
+/// Every option before "--" (the command follows on the real command line).
+std::vector<std::string> bwrap_options(const launch_plan& plan, const limits& lim, const bwrap_fds& fds);
+
+/// /etc/passwd and /etc/group of the sandbox: root, nobody and the job's user
+/// only. The host's files (and /etc/shadow) never enter the sandbox.
+std::string synthetic_passwd(const sandbox_identity& id);
+std::string synthetic_group(const sandbox_identity& id);
+
+/// The NUL-separated form --args reads.
+std::string nul_joined(const std::vector<std::string>& args);
+
+} // namespace millrace::sandbox::detail

@@ -1,0 +1,53 @@
+// How the facts gathered about a finished job become its exit_info: the
+// wait status of bwrap's outer process, bwrap's own report of the job's
+// status, what the launcher did to it, and what the cgroups recorded.
+// A pure function, so every rule can be tested without a process.
+
+#pragma once
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <optional>
+#include <string_view>
+
+#include "sandbox/detail/cgroup.hpp"
+#include "sandbox/launcher.hpp"
+
+namespace millrace::sandbox::detail {
+
+struct exit_facts {
+  /// waitpid could not get the status (someone else reaped the process).
+  bool status_lost = false;
+  /// Wait status of bwrap's outer process (the exec helper's pid).
+  int wait_status = 0;
+  /// "exit-code" from bwrap's --json-status-fd: present only when the job's
+  /// program ran; bash style, 128+n for death by signal n.
+  std::optional<int> json_exit;
+  /// bwrap reported the init's pid (it got as far as creating the sandbox).
+  bool init_known = false;
+  bool terminated = false;
+  bool killed = false;
+  /// Killed because the launcher shut down.
+  bool shutdown = false;
+  cgroup_usage usage;
+  /// wait4's rusage of bwrap's outer process and everything reaped below it.
+  rusage resources{};
+  /// The first bytes of stderr, where bwrap and the helper say what failed.
+  std::string_view stderr_head;
+  std::chrono::microseconds wall{0};
+};
+
+/// The rules:
+/// - The job's status comes from bwrap's report when there is one, else from
+///   the outer process's wait status (signalled: we SIGKILLed bwrap itself).
+/// - A status of 129..192 is death by signal status-128, as bwrap, bash and
+///   the kernel's OOM killer produce it. A job that calls exit(137) itself
+///   is therefore reported as signal 9: bwrap does not tell the two apart.
+/// - No report from bwrap and no kill by us: the sandbox failed
+///   (helper, bwrap setup, or exec of the program) and sandbox_error says
+///   which, quoting the line bwrap or the helper printed.
+/// - CPU and peak memory come from the cgroups when known, else from rusage.
+exit_info describe_exit(const exit_facts& facts);
+
+} // namespace millrace::sandbox::detail

@@ -1,0 +1,176 @@
+// millrace-sandbox-exec: the last step on the host side before bubblewrap.
+//
+//   millrace-sandbox-exec [--cgroup DIR]... [--rlimit NAME=VALUE]...
+//                         [--oom-score-adj N] [--uid N --gid N] -- PROGRAM ARGS...
+//
+// posix_spawn cannot run code between fork and exec, so everything that must
+// happen inside the new process before bwrap starts happens here, in order:
+// join the job's cgroups (while still root, and before any child exists, so
+// the whole tree is inside), raise the OOM score, apply rlimits (soft = hard),
+// drop supplementary groups and switch gid/uid (verifying root cannot be
+// regained), then execv PROGRAM. Any failure prints one line to stderr and
+// exits 127. The launcher maps only the descriptors bwrap needs; the helper
+// opens nothing else that survives exec (all its own fds are O_CLOEXEC).
+//
+// Deliberately tiny and free of dependencies: no allocation-heavy code, no
+// libraries beyond libc.
+
+#include <fcntl.h>
+#include <grp.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace {
+
+[[noreturn]] void fail(const char* what, const char* detail, int err) {
+  if (err != 0)
+    std::fprintf(stderr, "millrace-sandbox-exec: %s%s: %s\n", what, detail, std::strerror(err));
+  else
+    std::fprintf(stderr, "millrace-sandbox-exec: %s%s\n", what, detail);
+  std::fflush(stderr);
+  _exit(127);
+}
+
+bool parse_u64(const char* s, unsigned long long& out) {
+  if (s == nullptr || *s == '\0')
+    return false;
+  if (std::strcmp(s, "unlimited") == 0 || std::strcmp(s, "inf") == 0) {
+    out = RLIM_INFINITY;
+    return true;
+  }
+  errno = 0;
+  char* end = nullptr;
+  out = std::strtoull(s, &end, 10);
+  return errno == 0 && *end == '\0' && s[0] != '-';
+}
+
+struct rlimit_name {
+  const char* name;
+  int resource;
+};
+
+constexpr rlimit_name rlimit_names[] = {
+  {"AS", RLIMIT_AS},         {"CORE", RLIMIT_CORE},       {"CPU", RLIMIT_CPU},
+  {"DATA", RLIMIT_DATA},     {"FSIZE", RLIMIT_FSIZE},     {"MEMLOCK", RLIMIT_MEMLOCK},
+  {"NOFILE", RLIMIT_NOFILE}, {"NPROC", RLIMIT_NPROC},     {"STACK", RLIMIT_STACK},
+};
+
+void join_cgroup(const char* dir) {
+  char path[4096];
+  if (std::snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >= static_cast<int>(sizeof(path)))
+    fail("cgroup path too long: ", dir, 0);
+  int fd = ::open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    fail("cannot open ", path, errno);
+  char pid[32];
+  int n = std::snprintf(pid, sizeof(pid), "%d\n", static_cast<int>(::getpid()));
+  if (::write(fd, pid, static_cast<size_t>(n)) != n)
+    fail("cannot join cgroup ", dir, errno);
+  ::close(fd);
+}
+
+void set_oom_score_adj(const char* value) {
+  int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    fail("cannot open ", "/proc/self/oom_score_adj", errno);
+  auto len = std::strlen(value);
+  if (::write(fd, value, len) != static_cast<ssize_t>(len))
+    fail("cannot set oom_score_adj to ", value, errno);
+  ::close(fd);
+}
+
+void apply_rlimit(const char* spec) {
+  const char* eq = std::strchr(spec, '=');
+  if (eq == nullptr)
+    fail("bad --rlimit (want NAME=VALUE): ", spec, 0);
+  unsigned long long value = 0;
+  if (!parse_u64(eq + 1, value))
+    fail("bad --rlimit value: ", spec, 0);
+  for (auto& r : rlimit_names) {
+    if (std::strncmp(spec, r.name, static_cast<size_t>(eq - spec)) == 0
+        && r.name[eq - spec] == '\0') {
+      rlimit lim{static_cast<rlim_t>(value), static_cast<rlim_t>(value)};
+      if (::setrlimit(r.resource, &lim) != 0)
+        fail("cannot set rlimit ", spec, errno);
+      return;
+    }
+  }
+  fail("unknown rlimit: ", spec, 0);
+}
+
+void drop_privileges(uid_t uid, gid_t gid) {
+  if (::setgroups(0, nullptr) != 0)
+    fail("setgroups", "", errno);
+  if (::setresgid(gid, gid, gid) != 0)
+    fail("setresgid", "", errno);
+  if (::setresuid(uid, uid, uid) != 0)
+    fail("setresuid", "", errno);
+  uid_t r, e, s;
+  gid_t rg, eg, sg;
+  if (::getresuid(&r, &e, &s) != 0 || r != uid || e != uid || s != uid)
+    fail("uid did not change", "", 0);
+  if (::getresgid(&rg, &eg, &sg) != 0 || rg != gid || eg != gid || sg != gid)
+    fail("gid did not change", "", 0);
+  if (uid != 0 && (::setuid(0) == 0 || ::seteuid(0) == 0))
+    fail("could regain root after dropping privileges", "", 0);
+  if (gid != 0 && uid != 0 && ::setgid(0) == 0)
+    fail("could regain gid 0 after dropping privileges", "", 0);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  constexpr int max_items = 64;
+  const char* cgroups[max_items];
+  const char* rlimits[max_items];
+  int n_cgroups = 0, n_rlimits = 0;
+  const char* oom_adj = nullptr;
+  unsigned long long uid = 0, gid = 0;
+  bool have_uid = false, have_gid = false;
+
+  int i = 1;
+  for (; i < argc; ++i) {
+    const char* arg = argv[i];
+    const char* next = i + 1 < argc ? argv[i + 1] : nullptr;
+    if (std::strcmp(arg, "--") == 0) {
+      ++i;
+      break;
+    }
+    if (next == nullptr)
+      fail("option needs a value: ", arg, 0);
+    if (std::strcmp(arg, "--cgroup") == 0 && n_cgroups < max_items)
+      cgroups[n_cgroups++] = next;
+    else if (std::strcmp(arg, "--rlimit") == 0 && n_rlimits < max_items)
+      rlimits[n_rlimits++] = next;
+    else if (std::strcmp(arg, "--oom-score-adj") == 0)
+      oom_adj = next;
+    else if (std::strcmp(arg, "--uid") == 0 && parse_u64(next, uid))
+      have_uid = true;
+    else if (std::strcmp(arg, "--gid") == 0 && parse_u64(next, gid))
+      have_gid = true;
+    else
+      fail("bad option: ", arg, 0);
+    ++i;
+  }
+  if (i >= argc || argv[i][0] != '/')
+    fail("usage: millrace-sandbox-exec [options] -- /ABSOLUTE/PROGRAM ARGS...", "", 0);
+  if (have_uid != have_gid)
+    fail("--uid and --gid go together", "", 0);
+
+  for (int c = 0; c < n_cgroups; ++c)
+    join_cgroup(cgroups[c]);
+  if (oom_adj != nullptr)
+    set_oom_score_adj(oom_adj);
+  for (int r = 0; r < n_rlimits; ++r)
+    apply_rlimit(rlimits[r]);
+  if (have_uid)
+    drop_privileges(static_cast<uid_t>(uid), static_cast<gid_t>(gid));
+
+  ::execv(argv[i], argv + i);
+  fail("cannot execute ", argv[i], errno);
+}

@@ -1,0 +1,100 @@
+#include "tests/fakes/fake_storage.hpp"
+
+#include "caf/all.hpp"
+
+#include "actors/protocol/storage_actor.hpp"
+
+using namespace millrace::actors;
+
+namespace millrace::test {
+
+std::vector<std::string> fake_db::keys_of(const std::string& statement) const {
+  std::vector<std::string> out;
+  for (auto& w : writes)
+    if (w.compare(0, statement.size() + 1, statement + " ") == 0)
+      out.push_back(w.substr(statement.size() + 1));
+  return out;
+}
+
+size_t fake_db::count(const std::string& statement) const {
+  return keys_of(statement).size();
+}
+
+std::vector<std::string> recover_columns() {
+  return {"job_id",    "workspace_id", "tag",       "priority",   "scheduled_for_ms",
+          "created_at", "state",       "attempt",   "restarts",   "lease_owner",
+          "cancel_requested", "kind",  "script_path", "script_hash", "language",
+          "args",      "timeout_s",    "parent_job", "root_job",  "created_by",
+          "code"};
+}
+
+namespace {
+
+storage::result_set one_row(std::vector<std::string> cols, storage::sql_row row) {
+  storage::result_set rs;
+  rs.columns = std::move(cols);
+  rs.rows.push_back(std::move(row));
+  return rs;
+}
+
+storage::op_result answer(fake_db& db, const storage::write_request& w) {
+  db.writes.push_back(w.statement + " " + w.key);
+  storage::op_result r;
+  if (db.applies && !db.applies(w))
+    return r; // fenced / not applied: no row
+  const auto& s = w.statement;
+  if (s == "enqueue_job")
+    r.rows = one_row({"created_at", "scheduled_for"},
+                     {"2026-01-01 00:00:00+00", "2026-01-01 00:00:00+00"});
+  else if (s == "requeue_job")
+    r.rows = one_row({"restarts"}, {std::to_string(++db.restarts[w.key])});
+  else if (s == "renew_lease")
+    r.rows = one_row({"cancel_requested"}, {"f"});
+  else if (s == "complete_job" || s == "cancel_queued")
+    r.rows = one_row({"completed_at"}, {"2026-01-01 00:00:01+00"});
+  else // claim_job, request_cancel, append_log, ...
+    r.rows = one_row({}, {});
+  return r;
+}
+
+caf::behavior fake_writer(caf::event_based_actor*, std::shared_ptr<fake_db> db) {
+  return {
+    [db](write_atom, std::vector<storage::write_request>& reqs) {
+      db->groups.push_back(reqs.size());
+      std::vector<storage::op_result> out;
+      for (auto& w : reqs)
+        out.push_back(answer(*db, w));
+      return out;
+    },
+    [db](write_atom, storage::write_request& w) -> caf::result<storage::result_set> {
+      auto r = answer(*db, w);
+      return r.rows;
+    },
+  };
+}
+
+caf::behavior fake_reader(caf::event_based_actor*, std::shared_ptr<fake_db> db) {
+  return {
+    [db](read_atom, storage::read_request& r) -> storage::result_set {
+      if (r.statement == "recover_jobs")
+        return db->recover_rows;
+      if (r.statement == "job_status") {
+        auto i = db->status_rows.find(r.params.at(0).text);
+        return i == db->status_rows.end() ? storage::result_set{} : i->second;
+      }
+      return {};
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_fake_writer(caf::actor_system& sys, std::shared_ptr<fake_db> db) {
+  return sys.spawn(fake_writer, std::move(db));
+}
+
+caf::actor spawn_fake_reader(caf::actor_system& sys, std::shared_ptr<fake_db> db) {
+  return sys.spawn(fake_reader, std::move(db));
+}
+
+} // namespace millrace::test

@@ -1,0 +1,79 @@
+// millrace-bench-sandbox-spawn [seconds] [concurrency] [program] [nocgroups|network]...: how many
+// jobs per second the launcher starts and reaps, each running /bin/true (or
+// `program`) in a full sandbox (bwrap, cgroups when root, exec helper).
+// `concurrency` threads each start a job, wait for its on_exit, repeat.
+// Not a ctest test: run it by hand, ideally from a Release build.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "sandbox/launcher.hpp"
+
+using namespace millrace::sandbox;
+
+int main(int argc, char** argv) {
+  const double seconds = argc > 1 ? std::atof(argv[1]) : 5.0;
+  const int concurrency = argc > 2 ? std::atoi(argv[2]) : 1;
+  const std::string program = argc > 3 ? argv[3] : "/bin/true";
+  bool cgroups = true;
+  bool network = false;
+  for (int i = 4; i < argc; ++i) {
+    cgroups = cgroups && std::string{argv[i]} != "nocgroups";
+    network = network || std::string{argv[i]} == "network";
+  }
+
+  launcher_config cfg;
+  cfg.exec_helper = MILLRACE_SANDBOX_EXEC;
+  cfg.cgroup_parent = "millrace-bench";
+  cfg.use_cgroups = cgroups;
+  auto l = make_bwrap_launcher(cfg);
+  std::printf("%s\n", l->describe().c_str());
+
+  std::atomic<long> done{0}, failed{0};
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  auto worker = [&] {
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::mutex m;
+      std::condition_variable cv;
+      bool finished = false;
+      bool ok = false;
+      process_events ev;
+      ev.on_exit = [&](const exit_info& info) {
+        std::lock_guard<std::mutex> g{m};
+        ok = info.exit_code == 0 && info.sandbox_error.empty();
+        finished = true;
+        cv.notify_all();
+      };
+      launch_plan plan;
+      plan.argv = {program};
+      plan.network = network;
+      std::string error;
+      auto p = l->start(plan, limits{}, std::move(ev), error);
+      if (!p) {
+        std::fprintf(stderr, "start failed: %s\n", error.c_str());
+        ++failed;
+        return;
+      }
+      std::unique_lock<std::mutex> lock{m};
+      cv.wait(lock, [&] { return finished; });
+      ++(ok ? done : failed);
+    }
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (int i = 0; i < concurrency; ++i)
+    threads.emplace_back(worker);
+  for (auto& t : threads)
+    t.join();
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("%s%s%s, concurrency %d: %ld jobs in %.2f s = %.1f jobs/s (%.2f ms per job per thread), %ld failed\n",
+              program.c_str(), cgroups ? "" : " (no cgroups)", network ? " (host network)" : "", concurrency, done.load(), elapsed, done.load() / elapsed,
+              1000.0 * elapsed * concurrency / std::max(1L, done.load()), failed.load());
+  return failed.load() == 0 ? 0 : 1;
+}
