@@ -23,14 +23,16 @@ build-test: deps
 # exec: Ctrl-C goes straight to millrace, which stops its actors and the
 # embedded PostgreSQL cluster before it exits.
 run: build
-	@exec build/release/millrace standalone --config $(CONFIG)
+	@exec build/release/bin/millrace standalone --config $(CONFIG)
 
 test: build-test
 	@.ci/with-test-pg.sh ctest --test-dir build/test --output-on-failure --timeout 600 -j 2
 
 # Benchmarks print their figures; BENCHMARKS.md records them with these commands.
+# The job benchmark beside the peers, in one run: see BENCHMARKS.md.
 bench: build
-	@.ci/with-test-pg.sh build/release/millrace-bench-storage
+	@.ci/with-test-pg.sh build/release/bin/millrace-bench-storage
+	@.ci/with-test-pg.sh build/release/bin/millrace-bench-jobs
 
 clean:
 	rm -rf build

@@ -1,8 +1,9 @@
 // make_bwrap_launcher: the production launcher. Per job, start() validates
 // the plan, creates the job's cgroups, pipes and sealed memfds, and spawns
 //
-//   posix_spawn(millrace-sandbox-exec)  joins cgroups, rlimits, drops to run_as
-//     -> execv(bwrap --args 5 -- argv)  outer process, waits for its child
+//   posix_spawn(millrace-sandbox-exec)  (on the launcher's spawn thread)
+//     joins cgroups, rlimits, drops to run_as
+//     -> execv(bwrap --args 5 -- argv)  outer process, same pid
 //       -> bwrap's init (pid 1)         "child-pid" on --json-status-fd
 //         -> the job (pid 2)
 //
@@ -17,6 +18,7 @@
 // bwrap closes 5..N after reading them and keeps 4 in its outer process
 // only, so the job sees 0-2 (and 3).
 
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -24,7 +26,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <fcntl.h>
 #include <stdexcept>
 
 #include "sandbox/detail/bwrap_args.hpp"
@@ -257,8 +258,7 @@ std::shared_ptr<process> bwrap_launcher::start(const launch_plan& plan, const li
 
   std::unique_ptr<job_cgroup> cg;
   if (cgroups_.usable()) {
-    auto name = "job-" + std::to_string(::getpid()) + "-" + std::to_string(id);
-    cg = job_cgroup::create(cgroups_, name, lim, error);
+    cg = job_cgroup::create(cgroups_, next_job_cgroup_name(), lim, error);
     if (!cg) {
       error = "cannot create the job's cgroups: " + error;
       return nullptr;

@@ -5,7 +5,7 @@
 //
 // posix_spawn cannot run code between fork and exec, so everything that must
 // happen inside the new process before bwrap starts happens here, in order:
-// join the job's cgroups (while still root, and before any child exists, so
+// reset every signal disposition and the mask, join the job's cgroups (while still root, and before any child exists, so
 // the whole tree is inside), raise the OOM score, apply rlimits (soft = hard),
 // drop supplementary groups and switch gid/uid (verifying root cannot be
 // regained), then execv PROGRAM. Any failure prints one line to stderr and
@@ -17,7 +17,9 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -59,6 +61,23 @@ constexpr rlimit_name rlimit_names[] = {
   {"DATA", RLIMIT_DATA},     {"FSIZE", RLIMIT_FSIZE},     {"MEMLOCK", RLIMIT_MEMLOCK},
   {"NOFILE", RLIMIT_NOFILE}, {"NPROC", RLIMIT_NPROC},     {"STACK", RLIMIT_STACK},
 };
+
+/// Every signal back to its default action and unblocked. posix_spawn's
+/// SETSIGDEF cannot name glibc's internal signals (32, 33), and glibc's
+/// spawn sets those to SIG_IGN in the child, an ignore that would otherwise
+/// survive every exec down to the job. The raw syscall is not filtered; an
+/// all-zero kernel sigaction is SIG_DFL with no flags on every architecture.
+void reset_signals() {
+  for (int sig = 1; sig < 65; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP)
+      continue;
+    unsigned long act[4] = {0, 0, 0, 0};
+    ::syscall(SYS_rt_sigaction, sig, act, nullptr, 8);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
 
 void join_cgroup(const char* dir) {
   char path[4096];
@@ -162,6 +181,7 @@ int main(int argc, char** argv) {
   if (have_uid != have_gid)
     fail("--uid and --gid go together", "", 0);
 
+  reset_signals();
   for (int c = 0; c < n_cgroups; ++c)
     join_cgroup(cgroups[c]);
   if (oom_adj != nullptr)

@@ -1,7 +1,8 @@
 // Runs job processes in a sandbox and reports what they print and how they
 // end. The contract between the worker slots (actors/worker) and process
-// isolation; implementation: bwrap_launcher.cpp, process_reactor.cpp,
-// cgroup.cpp, and the exec helper millrace-sandbox-exec (exec_helper.cpp).
+// isolation; implementation: bwrap_launcher.cpp, detail/ (process_reactor,
+// sandbox_job, cgroup, ...), and the exec helper millrace-sandbox-exec
+// (exec_helper.cpp). sandbox/README.md describes the design.
 //
 // No CAF, no SQL. Callbacks run on the launcher's reactor thread; they must be
 // quick and must not block (the worker slot turns them into messages).
@@ -83,7 +84,8 @@ struct exit_info {
   bool terminated = false;
   /// The ladder had to escalate to SIGKILL (the job ignored SIGTERM).
   bool killed = false;
-  /// CPU seconds (user + system) of the whole job, children included.
+  /// CPU seconds (user + system) of the whole job, children included; 0 if
+  /// unknown (no cgroups: then nothing measures it).
   double cpu_seconds = 0;
   /// Peak memory of the job's cgroup, 0 if unknown.
   uint64_t max_memory_bytes = 0;

@@ -138,6 +138,8 @@ void report(slot_ptr self, const std::string& status, std::string result) {
   auto& j = *self->state.job;
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(self->clock().now() - j.started)
               .count();
+  if (self->state.cfg.probe)
+    self->state.cfg.probe(self->state.cfg.name, j.a.job_id, j.a.args, false);
   job_outcome out{j.a.job_id, j.a.attempt, j.a.lease_owner, status, std::move(result), ms};
   ++self->state.jobs_run;
   self->state.job.reset();
@@ -183,6 +185,8 @@ void run(slot_ptr self, job_assignment a, std::vector<job_watcher_actor> watcher
   j.token = st.next_token++;
   j.started = self->clock().now();
   j.watchers = std::move(watchers);
+  if (st.cfg.probe)
+    st.cfg.probe(st.cfg.name, j.a.job_id, j.a.args, true);
   if (j.a.kind == job_kind::noop || j.a.kind == job_kind::identity) {
     // No process: the result is the args.
     auto args = j.a.args;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,6 +39,12 @@ struct slot_config {
   std::chrono::milliseconds log_flush_every{100};
   /// Shared by all slots of a node.
   std::shared_ptr<sandbox::launcher> launcher;
+  /// Benchmarks only: called on the slot's thread when an attempt starts
+  /// (`starting` true, before its process is spawned) and right before its
+  /// `done` is sent. Null in production.
+  std::function<void(const std::string& slot, const std::string& job_id,
+                     const std::string& args, bool starting)>
+    probe;
 };
 
 caf::actor spawn_slot(caf::actor_system& sys, slot_config cfg, std::shared_ptr<registry> reg,

@@ -46,6 +46,12 @@ std::vector<std::string> bwrap_options(const launch_plan& plan, const limits& li
   add(a, {"--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
           "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin", "--proc", "/proc",
           "--dev", "/dev"});
+  // bwrap's /dev is a writable tmpfs: read-only it goes (device nodes stay
+  // usable), except a /dev/shm of its own for POSIX shared memory, sized
+  // like the job folder.
+  if (lim.job_dir_bytes != 0)
+    add(a, {"--size", std::to_string(lim.job_dir_bytes)});
+  add(a, {"--tmpfs", "/dev/shm", "--remount-ro", "/dev"});
   for (auto* f : etc_files)
     add(a, {"--ro-bind-try", f, f});
   if (plan.network)

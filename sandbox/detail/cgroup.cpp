@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <set>
 #include <sstream>
@@ -123,15 +124,21 @@ bool valid_parent(const std::string& p) {
   return true;
 }
 
-/// Owner pid of "job-<pid>-<seq>", 0 when the name is not ours.
-pid_t owner_of(const std::string& name) {
+/// The owner (pid, start time) of "job-<pid>-<start>-<seq>"; pid 0 when
+/// the name is not one of ours.
+std::pair<pid_t, unsigned long long> owner_of(const std::string& name) {
   if (name.rfind("job-", 0) != 0)
-    return 0;
+    return {0, 0};
+  const char* p = name.c_str() + 4;
   char* end = nullptr;
-  long v = std::strtol(name.c_str() + 4, &end, 10);
-  if (end == name.c_str() + 4 || *end != '-' || v <= 0)
-    return 0;
-  return static_cast<pid_t>(v);
+  long pid = std::strtol(p, &end, 10);
+  if (end == p || *end != '-' || pid <= 0)
+    return {0, 0};
+  p = end + 1;
+  unsigned long long start = std::strtoull(p, &end, 10);
+  if (end == p || *end != '-')
+    return {0, 0};
+  return {static_cast<pid_t>(pid), start};
 }
 
 std::set<pid_t> tasks_of(const std::string& dir) {
@@ -191,6 +198,13 @@ cgroup_layout probe_cgroups(const std::string& cgroup_parent, std::string& why_n
   return layout;
 }
 
+std::string next_job_cgroup_name() {
+  static const pid_t self = ::getpid();
+  static const unsigned long long started = process_start_time(self);
+  static std::atomic<uint64_t> seq{0};
+  return "job-" + std::to_string(self) + "-" + std::to_string(started) + "-" + std::to_string(++seq);
+}
+
 void remove_stale_job_cgroups(const cgroup_layout& layout) {
   std::set<std::string> stale;
   for (auto* ctl : controllers) {
@@ -202,11 +216,14 @@ void remove_stale_job_cgroups(const cgroup_layout& layout) {
       continue;
     while (auto* ent = ::readdir(dir)) {
       std::string name = ent->d_name;
-      pid_t owner = owner_of(name);
-      if (owner == 0 || owner == ::getpid())
+      auto [pid, start] = owner_of(name);
+      if (pid == 0)
         continue;
-      // EPERM means the pid exists (as another user): not ours to judge.
-      if (::kill(owner, 0) == 0 || errno != ESRCH)
+      // Alive means: that pid exists and started when the name says. (With
+      // parents shared across pid namespaces the pid may name another
+      // process; then a leftover may survive, but no live job is touched
+      // unless its owner's pid also exists here with the same start time.)
+      if (process_start_time(pid) == start)
         continue;
       stale.insert(name);
     }
@@ -236,10 +253,12 @@ std::unique_ptr<job_cgroup> job_cgroup::create(const cgroup_layout& layout, cons
     if (base.empty())
       continue;
     auto dir = base + "/" + name;
-    // Another launcher may have just removed the (then empty) parent.
-    bool made = ::mkdir(dir.c_str(), 0755) == 0 || errno == EEXIST;
+    // Another launcher may have just removed the (then empty) parent. An
+    // existing directory is an error: names are unique, and sharing a
+    // cgroup would let one job's kill hit another.
+    bool made = ::mkdir(dir.c_str(), 0755) == 0;
     if (!made && errno == ENOENT && make_dirs(base, error))
-      made = ::mkdir(dir.c_str(), 0755) == 0 || errno == EEXIST;
+      made = ::mkdir(dir.c_str(), 0755) == 0;
     if (!made) {
       if (required(ctl)) {
         error = sys_error("mkdir " + dir);

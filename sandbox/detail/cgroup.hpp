@@ -3,13 +3,16 @@
 // after it ends, and every task killed before the directories go away.
 //
 // Layout: <mount of the controller>/<this process's own cgroup in that
-// hierarchy>/<cgroup_parent>/job-<launcher pid>-<seq>. Nesting under our own
+// hierarchy>/<cgroup_parent>/job-<pid>-<start time>-<seq>, where pid and
+// start time name the launcher's process for good (a reused pid has another
+// start time) and seq counts jobs across all launchers of that process.
+// Nesting under our own
 // cgroup keeps jobs inside whatever limits the server itself runs under (a
 // systemd slice, a container); when the server sits in the root cgroup it is
 // exactly /sys/fs/cgroup/<controller>/<cgroup_parent>/job-...
-// The launcher pid in the name lets a new launcher tell a crashed process's
-// leftovers (owner gone) from the live jobs of another server or test process
-// sharing the same parent.
+// The owner in the name lets a new launcher tell a crashed process's
+// leftovers (owner gone, or its pid now used by another process) from the
+// live jobs of another server or test process sharing the same parent.
 
 #pragma once
 
@@ -48,8 +51,11 @@ struct cgroup_layout {
 /// cannot be used (not root, v1 memory/pids not mounted, mkdir failed).
 cgroup_layout probe_cgroups(const std::string& cgroup_parent, std::string& why_not);
 
-/// Kills the tasks of and removes every job-<pid>-* directory whose owner pid
-/// no longer exists (a launcher process that crashed).
+/// A fresh, process-wide unique job directory name.
+std::string next_job_cgroup_name();
+
+/// Kills the tasks of and removes every job directory whose owner process no
+/// longer exists (a launcher process that crashed).
 void remove_stale_job_cgroups(const cgroup_layout& layout);
 
 /// Removes the parent directories if no job directory is left in them.

@@ -67,18 +67,14 @@ exit_info describe_exit(const exit_facts& f) {
     info.sandbox_error = startup_failure(f);
   if (f.shutdown)
     info.sandbox_error = "the launcher shut down while the job was running";
+  if (!f.internal_error.empty())
+    info.sandbox_error = std::string{f.internal_error};
 
   info.out_of_memory = f.usage.out_of_memory;
   info.pids_limit_hit = f.usage.pids_limit_hit;
-  // Without cgroups, wait4's rusage covers bwrap and every process reaped
-  // below it (the init reaps the whole namespace): complete unless bwrap
-  // itself was SIGKILLed. Peak memory is then the largest single process.
-  const auto& ru = f.resources;
-  info.cpu_seconds = f.usage.cpu_seconds ? *f.usage.cpu_seconds
-                                         : static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec)
-                                             + static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-  info.max_memory_bytes = f.usage.max_memory_bytes != 0 ? f.usage.max_memory_bytes
-                                                        : static_cast<uint64_t>(ru.ru_maxrss) * 1024;
+  // Without cgroups nothing measures the job (see describe_exit's notes).
+  info.cpu_seconds = f.usage.cpu_seconds.value_or(0.0);
+  info.max_memory_bytes = f.usage.max_memory_bytes;
   return info;
 }
 

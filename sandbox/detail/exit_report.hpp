@@ -5,8 +5,6 @@
 
 #pragma once
 
-#include <sys/resource.h>
-
 #include <chrono>
 #include <optional>
 #include <string_view>
@@ -30,9 +28,9 @@ struct exit_facts {
   bool killed = false;
   /// Killed because the launcher shut down.
   bool shutdown = false;
+  /// The launcher itself failed the job (could not watch it, ...).
+  std::string_view internal_error;
   cgroup_usage usage;
-  /// wait4's rusage of bwrap's outer process and everything reaped below it.
-  rusage resources{};
   /// The first bytes of stderr, where bwrap and the helper say what failed.
   std::string_view stderr_head;
   std::chrono::microseconds wall{0};
@@ -47,7 +45,10 @@ struct exit_facts {
 /// - No report from bwrap and no kill by us: the sandbox failed
 ///   (helper, bwrap setup, or exec of the program) and sandbox_error says
 ///   which, quoting the line bwrap or the helper printed.
-/// - CPU and peak memory come from the cgroups when known, else from rusage.
+/// - CPU and peak memory come from the job's cgroups (cpuacct, memory); 0
+///   when there are none. wait4's rusage of bwrap's outer process would only
+///   describe bwrap: the outer process learns the job's status from its init
+///   through an eventfd and exits without reaping the init.
 exit_info describe_exit(const exit_facts& facts);
 
 } // namespace millrace::sandbox::detail

@@ -37,8 +37,8 @@ process_reactor::process_reactor() : buffer_(new char[chunk_size]) {
   timerfd_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
   if (!timerfd_)
     throw_errno("timerfd_create");
-  watch(wake_.get(), wake_token);
-  watch(timerfd_.get(), timer_token);
+  if (!watch(wake_.get(), wake_token) || !watch(timerfd_.get(), timer_token))
+    throw_errno("epoll_ctl");
   thread_ = std::thread([this] { run(); });
 }
 
@@ -68,7 +68,8 @@ bool process_reactor::adopt(std::shared_ptr<sandbox_job> job) {
     // every adopted job is attached before the shutdown command runs.
     posted_.push_back([this, job] {
       jobs_.emplace(job->id(), job);
-      job->attach();
+      if (!job->attach())
+        job->abandon(); // cannot be watched (ENOMEM, max_user_watches): end it now
     });
   }
   uint64_t one = 1;
@@ -92,12 +93,11 @@ void process_reactor::stop(std::chrono::milliseconds bound) {
   thread_.join();
 }
 
-void process_reactor::watch(int fd, uint64_t tok) {
+bool process_reactor::watch(int fd, uint64_t tok) {
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = tok;
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0)
-    throw_errno("epoll_ctl(ADD)");
+  return ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) == 0;
 }
 
 void process_reactor::unwatch(int fd) {

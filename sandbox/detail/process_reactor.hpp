@@ -62,7 +62,8 @@ public:
     return (job_id << 4) | kind;
   }
 
-  void watch(int fd, uint64_t token);
+  /// False when epoll refuses (ENOMEM, fs.epoll.max_user_watches).
+  bool watch(int fd, uint64_t token);
   void unwatch(int fd);
 
   /// Runs `fn` at `when` unless cancelled. Returns the timer's id (never 0).

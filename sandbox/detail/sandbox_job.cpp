@@ -36,17 +36,6 @@ std::optional<long> json_number(const std::string& text, const char* key) {
   return v;
 }
 
-/// Parent pid from /proc/<pid>/stat (the field after the command's ')').
-pid_t parent_of(pid_t pid) {
-  std::string stat;
-  if (!read_file("/proc/" + std::to_string(pid) + "/stat", stat))
-    return 0;
-  auto paren = stat.rfind(')');
-  if (paren == std::string::npos || paren + 4 >= stat.size())
-    return 0;
-  return static_cast<pid_t>(std::strtol(stat.c_str() + paren + 4, nullptr, 10));
-}
-
 } // namespace
 
 sandbox_job::sandbox_job(job_setup setup, process_reactor& reactor)
@@ -66,14 +55,15 @@ sandbox_job::sandbox_job(job_setup setup, process_reactor& reactor)
 
 sandbox_job::~sandbox_job() = default;
 
-void sandbox_job::attach() {
+bool sandbox_job::attach() {
   auto t = [this](watch_kind k) { return process_reactor::token(id_, static_cast<uint8_t>(k)); };
-  reactor_.watch(pidfd_.get(), t(watch_kind::helper_exit));
-  reactor_.watch(out_.get(), t(watch_kind::out));
-  reactor_.watch(err_.get(), t(watch_kind::err));
-  if (result_)
-    reactor_.watch(result_.get(), t(watch_kind::result));
-  reactor_.watch(status_.get(), t(watch_kind::status));
+  bool ok = reactor_.watch(pidfd_.get(), t(watch_kind::helper_exit)) && reactor_.watch(out_.get(), t(watch_kind::out))
+            && reactor_.watch(err_.get(), t(watch_kind::err))
+            && (!result_ || reactor_.watch(result_.get(), t(watch_kind::result)))
+            && reactor_.watch(status_.get(), t(watch_kind::status));
+  if (!ok)
+    internal_error_ = sys_error("the launcher cannot watch the job (epoll_ctl)");
+  return ok;
 }
 
 void sandbox_job::on_ready(watch_kind kind) {
@@ -170,16 +160,32 @@ void sandbox_job::on_init_known(pid_t init) {
   init_pidfd_.reset(open_pidfd(init));
   // Make sure the pidfd names bwrap's child and not a process that reused
   // the pid: checked after opening, the answer cannot go stale.
-  if (!init_pidfd_ || parent_of(init) != pid_) {
+  // Not watchable (epoll refused): treated as gone, the cgroup check and
+  // the drain bound still apply.
+  if (!init_pidfd_ || parent_pid(init) != pid_
+      || !reactor_.watch(init_pidfd_.get(), process_reactor::token(id_, static_cast<uint8_t>(watch_kind::init_exit)))) {
     init_pidfd_.reset();
     init_gone_ = true;
-  } else {
-    reactor_.watch(init_pidfd_.get(), process_reactor::token(id_, static_cast<uint8_t>(watch_kind::init_exit)));
   }
   if (killed_)
     kill_all();
   else if (term_pending_)
     send_term();
+}
+
+void sandbox_job::reap_orphaned_init() {
+  // bwrap's outer process exits without reaping its init, so the init's
+  // zombie goes to the nearest subreaper or to pid 1. When that is us (the
+  // server runs as pid 1 in a container, or is a subreaper), nobody else
+  // would ever reap it. By now the outer process has been reaped, so any
+  // reparenting is done. waitid on the pidfd cannot hit a reused pid, and
+  // only succeeds if the init is our child: otherwise ECHILD, and pid 1
+  // reaps it as usual.
+  constexpr auto p_pidfd = static_cast<idtype_t>(3); // P_PIDFD, not in glibc 2.36
+  if (init_pidfd_) {
+    siginfo_t info{};
+    ::waitid(p_pidfd, static_cast<id_t>(init_pidfd_.get()), &info, WEXITED | WNOHANG);
+  }
 }
 
 bool sandbox_job::init_alive() const {
@@ -190,8 +196,7 @@ void sandbox_job::on_helper_exit() {
   if (exited_)
     return; // a stale event from the same epoll batch
   int status = 0;
-  rusage ru{};
-  auto r = ::wait4(pid_, &status, WNOHANG, &ru);
+  auto r = ::waitpid(pid_, &status, WNOHANG);
   if (r == 0)
     return; // not yet (spurious wake-up)
   if (r < 0 && errno == EINTR)
@@ -201,14 +206,14 @@ void sandbox_job::on_helper_exit() {
   exited_ = true;
   ended_ = std::chrono::steady_clock::now();
   wait_status_ = status;
-  rusage_ = ru;
   close_fd(pidfd_);
   if (ladder_timer_ != 0) {
     reactor_.cancel(ladder_timer_);
     ladder_timer_ = 0;
   }
-  // bwrap's outer process waits for init, and init (--die-with-parent) gets
-  // SIGKILL when the outer one dies, so init is gone or going; make sure.
+  // The outer process may exit before its init is gone: it learns the job's
+  // status through an eventfd, and --die-with-parent SIGKILLs the init when
+  // the outer process dies. So the init is gone or going; make sure.
   if (init_alive())
     signal_pidfd(init_pidfd_.get(), SIGKILL);
   std::weak_ptr<sandbox_job> weak = weak_from_this();
@@ -231,7 +236,7 @@ void sandbox_job::maybe_finish() {
     if (cgroup_ && !cgroup_->empty()) {
       // Cannot normally happen (every task was in the pid namespace), but a
       // job must not end while something of it runs.
-          cgroup_->signal_all(SIGKILL);
+      cgroup_->signal_all(SIGKILL);
       if (recheck_timer_ == 0) {
         std::weak_ptr<sandbox_job> weak = weak_from_this();
         recheck_timer_ = reactor_.schedule(std::chrono::steady_clock::now() + 5ms, [weak] {
@@ -249,7 +254,7 @@ void sandbox_job::maybe_finish() {
 
 void sandbox_job::finish() {
   finished_ = true;
-  for (auto* t : {&ladder_timer_, &drain_timer_, &recheck_timer_, &outer_kill_timer_})
+  for (auto* t : {&ladder_timer_, &drain_timer_, &recheck_timer_})
     if (*t != 0) {
       reactor_.cancel(*t);
       *t = 0;
@@ -258,11 +263,11 @@ void sandbox_job::finish() {
   if (status_)
     read_status();
   cgroup_usage usage;
-  if (cgroup_) {
+  if (cgroup_)
     usage = cgroup_->read_usage();
-    if (forced_)
-      cgroup_->signal_all(SIGKILL);
-  }
+  if (forced_)
+    kill_all(); // whatever a bound ran out on
+  reap_orphaned_init();
   auto info = make_exit_info(usage);
   for (auto* fd : {&out_, &err_, &result_, &status_, &pidfd_, &init_pidfd_})
     close_fd(*fd);
@@ -300,35 +305,17 @@ void sandbox_job::send_term() {
 }
 
 void sandbox_job::kill_all() {
-  if (cgroup_) {
-    // Everything, bwrap's outer process included; cpuacct keeps the CPU
-    // time of whatever dies here.
+  // With cgroups: every task, bwrap's outer process included. Without: the
+  // init's process group, the init (its death kills the whole pid namespace
+  // at once) and bwrap's outer process.
+  if (cgroup_)
     cgroup_->signal_all(SIGKILL);
-    if (pidfd_)
-      signal_pidfd(pidfd_.get(), SIGKILL);
-    return;
+  if (init_alive()) {
+    ::kill(-init_pid_, SIGKILL);
+    signal_pidfd(init_pidfd_.get(), SIGKILL);
   }
-  if (!init_alive()) {
-    if (pidfd_)
-      signal_pidfd(pidfd_.get(), SIGKILL);
-    return;
-  }
-  // Killing the init kills its whole pid namespace at once. bwrap's outer
-  // process then reaps it and exits by itself, so wait4's rusage still
-  // covers the job (our only CPU figure without cgroups). Should it not
-  // exit, it is killed a moment later.
-  ::kill(-init_pid_, SIGKILL);
-  signal_pidfd(init_pidfd_.get(), SIGKILL);
-  if (outer_kill_timer_ == 0) {
-    std::weak_ptr<sandbox_job> weak = weak_from_this();
-    outer_kill_timer_ = reactor_.schedule(std::chrono::steady_clock::now() + 1s, [weak] {
-      if (auto self = weak.lock()) {
-        self->outer_kill_timer_ = 0;
-        if (self->pidfd_)
-          signal_pidfd(self->pidfd_.get(), SIGKILL);
-      }
-    });
-  }
+  if (pidfd_)
+    signal_pidfd(pidfd_.get(), SIGKILL);
 }
 
 void sandbox_job::terminate(std::chrono::milliseconds grace) {
@@ -371,14 +358,10 @@ void sandbox_job::abandon() {
     return;
   if (!exited_) {
     killed_ = true;
-    kill_all();
-    if (pidfd_)
-      signal_pidfd(pidfd_.get(), SIGKILL); // so the wait below is short
+    kill_all(); // bwrap's outer process too: the wait below is short
     int status = 0;
-    rusage ru{};
-    if (::wait4(pid_, &status, 0, &ru) == pid_) {
+    if (::waitpid(pid_, &status, 0) == pid_) {
       wait_status_ = status;
-      rusage_ = ru;
     } else {
       status_lost_ = true;
     }
@@ -398,8 +381,8 @@ exit_info sandbox_job::make_exit_info(const cgroup_usage& usage) const {
   facts.terminated = terminated_;
   facts.killed = killed_;
   facts.shutdown = shutdown_;
+  facts.internal_error = internal_error_;
   facts.usage = usage;
-  facts.resources = rusage_;
   facts.stderr_head = stderr_head_;
   facts.wall = std::chrono::duration_cast<std::chrono::microseconds>(ended_ - started_);
   return describe_exit(facts);

@@ -13,7 +13,6 @@
 
 #pragma once
 
-#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -72,8 +71,9 @@ public:
 
   // -- reactor thread only ------------------------------------------------
 
-  /// Registers the job's descriptors with the reactor.
-  void attach();
+  /// Registers the job's descriptors with the reactor. False if epoll
+  /// refused one: the caller then abandon()s the job.
+  bool attach();
 
   void on_ready(watch_kind kind);
 
@@ -101,6 +101,7 @@ private:
   void send_term();
   void kill_all();
   bool init_alive() const;
+  void reap_orphaned_init();
   exit_info make_exit_info(const cgroup_usage& usage) const;
 
   process_reactor& reactor_;
@@ -128,18 +129,18 @@ private:
   bool exited_ = false;
   bool status_lost_ = false;
   int wait_status_ = 0;
-  rusage rusage_{};
 
   bool terminated_ = false;
   bool killed_ = false;
   bool term_pending_ = false;
   bool forced_ = false;
   bool shutdown_ = false;
+  /// Why the launcher itself failed this job (empty: it did not).
+  std::string internal_error_;
   bool finished_ = false;
   uint64_t ladder_timer_ = 0;
   uint64_t drain_timer_ = 0;
   uint64_t recheck_timer_ = 0;
-  uint64_t outer_kill_timer_ = 0;
 };
 
 } // namespace millrace::sandbox::detail

@@ -5,7 +5,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <vector>
 
 namespace millrace::sandbox::detail {
 
@@ -98,6 +100,44 @@ int open_pidfd(pid_t pid) {
 
 int signal_pidfd(int pidfd, int sig) {
   return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
+}
+
+namespace {
+
+/// The fields of /proc/<pid>/stat after the command, which may contain
+/// spaces and parentheses: field 3 (state) is element 0.
+std::vector<std::string> stat_fields(pid_t pid) {
+  std::string stat;
+  std::vector<std::string> out;
+  if (!read_file("/proc/" + std::to_string(pid) + "/stat", stat))
+    return out;
+  auto paren = stat.rfind(')');
+  if (paren == std::string::npos)
+    return out;
+  size_t pos = paren + 1;
+  while (pos < stat.size()) {
+    while (pos < stat.size() && stat[pos] == ' ')
+      ++pos;
+    size_t end = stat.find(' ', pos);
+    if (end == std::string::npos)
+      end = stat.size();
+    if (end > pos)
+      out.push_back(stat.substr(pos, end - pos));
+    pos = end;
+  }
+  return out;
+}
+
+} // namespace
+
+unsigned long long process_start_time(pid_t pid) {
+  auto f = stat_fields(pid);
+  return f.size() > 19 ? std::strtoull(f[19].c_str(), nullptr, 10) : 0;
+}
+
+pid_t parent_pid(pid_t pid) {
+  auto f = stat_fields(pid);
+  return f.size() > 1 ? static_cast<pid_t>(std::strtol(f[1].c_str(), nullptr, 10)) : 0;
 }
 
 bool find_number(std::string_view text, std::string_view key, unsigned long long& value) {

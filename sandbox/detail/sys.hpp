@@ -41,6 +41,13 @@ int open_pidfd(pid_t pid);
 /// a later process that reused its pid.
 int signal_pidfd(int pidfd, int sig);
 
+/// Start time of a process (field 22 of /proc/<pid>/stat, clock ticks
+/// since boot); with the pid it names one process for good. 0 if unknown.
+unsigned long long process_start_time(pid_t pid);
+
+/// Parent pid (field 4 of /proc/<pid>/stat), 0 if unknown.
+pid_t parent_pid(pid_t pid);
+
 /// Parses the first unsigned number after `key` in `text` ("oom_kill 3").
 bool find_number(std::string_view text, std::string_view key, unsigned long long& value);
 

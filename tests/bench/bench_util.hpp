@@ -19,6 +19,22 @@
 
 namespace millrace::bench {
 
+/// `server` (key=value conninfo or a postgres:// URL) pointed at database
+/// `db`.
+inline std::string with_dbname(const std::string& server, const std::string& db) {
+  for (const char* scheme : {"postgres://", "postgresql://"}) {
+    std::string s{scheme};
+    if (server.compare(0, s.size(), s) != 0)
+      continue;
+    auto q = server.find('?', s.size());
+    auto slash = server.find('/', s.size());
+    auto host_end = std::min(slash, q);
+    auto rest = q == std::string::npos ? std::string{} : server.substr(q);
+    return server.substr(0, host_end) + "/" + db + rest;
+  }
+  return server + " dbname=" + db;
+}
+
 /// Creates a fresh, migrated database for one benchmark run; drops it after.
 class bench_database {
 public:
@@ -27,7 +43,7 @@ public:
     storage::pg::connection admin{storage::pg::connect_options{server_}};
     admin.exec("DROP DATABASE IF EXISTS " + name_);
     admin.exec("CREATE DATABASE " + name_);
-    conninfo_ = server_ + " dbname=" + name_;
+    conninfo_ = with_dbname(server_, name_);
     storage::pg::connection c{storage::pg::connect_options{conninfo_}};
     storage::apply_migrations(c, storage::builtin_migrations());
     c.exec("SELECT millrace_ensure_partitions(2)");

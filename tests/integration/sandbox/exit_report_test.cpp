@@ -73,12 +73,17 @@ TEST(SandboxExitReport, NoReportFromBwrapIsASandboxFailure) {
   EXPECT_EQ(describe_exit(f).sandbox_error, "");
 }
 
-TEST(SandboxExitReport, ShutdownLostStatusAndResources) {
+TEST(SandboxExitReport, ShutdownLostStatusAndUsage) {
   exit_facts f;
   f.killed = true;
   f.shutdown = true;
   f.wait_status = signalled(9);
   EXPECT_NE(describe_exit(f).sandbox_error.find("shut down"), std::string::npos);
+
+  exit_facts unwatched;
+  unwatched.killed = true;
+  unwatched.internal_error = "the launcher cannot watch the job (epoll_ctl): Cannot allocate memory";
+  EXPECT_EQ(describe_exit(unwatched).sandbox_error, unwatched.internal_error);
 
   exit_facts lost;
   lost.status_lost = true;
@@ -86,19 +91,18 @@ TEST(SandboxExitReport, ShutdownLostStatusAndResources) {
 
   exit_facts r;
   r.json_exit = 0;
-  r.resources.ru_utime.tv_sec = 1;
-  r.resources.ru_stime.tv_usec = 500000;
-  r.resources.ru_maxrss = 2048;
   auto info = describe_exit(r);
-  EXPECT_DOUBLE_EQ(info.cpu_seconds, 1.5);
-  EXPECT_EQ(info.max_memory_bytes, 2048u * 1024);
+  EXPECT_DOUBLE_EQ(info.cpu_seconds, 0.0); // unknown without cgroups
+  EXPECT_EQ(info.max_memory_bytes, 0u);
   r.usage.cpu_seconds = 0.25;
   r.usage.max_memory_bytes = 77;
   r.usage.out_of_memory = true;
+  r.usage.pids_limit_hit = true;
   info = describe_exit(r);
   EXPECT_DOUBLE_EQ(info.cpu_seconds, 0.25);
   EXPECT_EQ(info.max_memory_bytes, 77u);
   EXPECT_TRUE(info.out_of_memory);
+  EXPECT_TRUE(info.pids_limit_hit);
 }
 
 } // namespace

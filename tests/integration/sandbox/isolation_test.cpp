@@ -108,6 +108,8 @@ TEST_F(SandboxIsolation, HostSecretsAndFilesAreOutOfReach) {
     touch /usr/x 2>/dev/null && echo usr-writable || echo usr-readonly
     touch /x 2>/dev/null && echo rootfs-writable || echo rootfs-readonly
     touch /etc/x 2>/dev/null && echo etc-writable || echo etc-readonly
+    touch /dev/x 2>/dev/null && echo dev-writable || echo dev-readonly
+    echo x > /dev/null && touch /dev/shm/x && echo devices-and-shm-usable
     touch /job/x && echo job-writable
     touch /tmp/x && [ -e /job/tmp/x ] && echo tmp-is-in-job
     cat /proc/1/environ >/dev/null 2>&1 && echo init-environ-readable || echo init-environ-unreadable
@@ -116,7 +118,8 @@ TEST_F(SandboxIsolation, HostSecretsAndFilesAreOutOfReach) {
   )sh"));
   auto out = lines(rec.out());
   for (auto* want : {"shadow-unreadable", "shadow-absent", "root-home-hidden", "repo-hidden", "usr-readonly",
-                     "rootfs-readonly", "etc-readonly", "job-writable", "tmp-is-in-job"})
+                     "rootfs-readonly", "etc-readonly", "dev-readonly", "devices-and-shm-usable", "job-writable",
+                     "tmp-is-in-job"})
     EXPECT_TRUE(out.count(want)) << want << " missing from:\n" << rec.out() << rec.err();
   if (::geteuid() == 0) {
     EXPECT_TRUE(out.count("uid=65534 gid=65534")) << rec.out();

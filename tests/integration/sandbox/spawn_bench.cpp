@@ -47,6 +47,10 @@ int main(int argc, char** argv) {
       ev.on_exit = [&](const exit_info& info) {
         std::lock_guard<std::mutex> g{m};
         ok = info.exit_code == 0 && info.sandbox_error.empty();
+        static std::atomic<int> reported{0};
+        if (!ok && reported++ < 3)
+          std::fprintf(stderr, "job failed: exit %d signal %d error '%s'\n", info.exit_code, info.signal,
+                       info.sandbox_error.c_str());
         finished = true;
         cv.notify_all();
       };
