@@ -33,9 +33,9 @@ std::string make_uuid_v7() {
     rand_a = counter;
     rand_b = rng();
   }
-  char buf[40];
+  char buf[64]; // 36 used; room for what the compiler cannot bound
   std::snprintf(buf, sizeof(buf), "%08llx-%04llx-%04llx-%04llx-%012llx",
-                static_cast<unsigned long long>(ms >> 16),
+                static_cast<unsigned long long>((ms >> 16) & 0xFFFFFFFFULL),
                 static_cast<unsigned long long>(ms & 0xFFFF),
                 static_cast<unsigned long long>(0x7000 | (rand_a & 0xFFF)),
                 static_cast<unsigned long long>(0x8000 | ((rand_b >> 48) & 0x3FFF)),
