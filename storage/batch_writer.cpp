@@ -293,6 +293,9 @@ void batch_writer::process(std::vector<item>& batch) {
     stats_.max_batch = std::max<uint64_t>(stats_.max_batch, size);
     ++stats_.size_buckets[bucket_of(size)];
     stats_.commit_micros += static_cast<uint64_t>(micros);
+    for (size_t b = 0; b < 9; ++b)
+      if (static_cast<uint64_t>(micros) <= commit_bounds_micros[b])
+        ++stats_.commit_buckets[b];
     if (resent)
       ++stats_.resent_batches;
     for (auto& c : out)

@@ -8,6 +8,10 @@
 namespace millrace::storage {
 
 /// Counters since start. Read with batch_writer::stats().
+/// Upper bounds of writer_stats::commit_buckets (the last is +Inf).
+constexpr uint64_t commit_bounds_micros[9] = {250, 500, 1000, 2000, 5000, 10000, 25000, 100000,
+                                              UINT64_MAX};
+
 struct writer_stats {
   uint64_t batches = 0;
   uint64_t writes = 0;
@@ -23,6 +27,9 @@ struct writer_stats {
   uint64_t decode_micros = 0;  // handing rows back to writes
   /// Batch sizes: [1], [2,4], [5,16], [17,64], [65,256], [257,1024], [1025,...]
   uint64_t size_buckets[7] = {0, 0, 0, 0, 0, 0, 0};
+  /// Batch commit latency (taking a batch to answering it), cumulative
+  /// counts of batches at or under each bound of commit_bounds_micros.
+  uint64_t commit_buckets[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
   bool connected = false;
 };
 
@@ -30,7 +37,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, writer_stats& x) {
   return f(x.batches, x.writes, x.executions, x.max_batch, x.reconnects, x.resent_batches,
            x.isolations, x.failed_writes, x.commit_micros, x.encode_micros, x.server_micros,
-           x.decode_micros, x.size_buckets, x.connected);
+           x.decode_micros, x.size_buckets, x.commit_buckets, x.connected);
 }
 
 } // namespace millrace::storage

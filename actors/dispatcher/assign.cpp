@@ -47,8 +47,37 @@ void arm_due_timer(dispatcher_ptr self) {
   self->delayed_send(self, std::chrono::milliseconds{delay}, due_atom_v, ++st.due_token);
 }
 
-// Starts the job picked from the ready queue on `slot`.
-void start_on(dispatcher_ptr self, slot_entry& slot, job_entry& e) {
+// An attempt that never got its claim recorded: forget it and queue the job
+// again (the database still has it queued at the previous attempt).
+void unclaim(dispatcher_ptr self, job_entry& e) {
+  --e.attempt;
+  e.owner.clear();
+  e.slot.clear();
+  e.unclaimed_run = false;
+  make_runnable(self, e);
+}
+
+} // namespace
+
+void record_dispatch(dispatcher_stats& s, caf::timespan latency) {
+  auto us = static_cast<uint64_t>(
+    std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::microseconds>(latency).count()));
+  s.dispatch_micros_sum += us;
+  auto& bounds = dispatch_bounds_micros();
+  for (size_t b = 0; b < bounds.size(); ++b)
+    if (us <= bounds[b])
+      ++s.dispatch_buckets[b];
+}
+
+namespace {
+
+bool runs_without_process(const job_spec& spec) {
+  return spec.kind == job_kind::noop || spec.kind == job_kind::identity;
+}
+
+// Starts the job picked from the ready queue on `slot` (`ahead`: after the
+// slot's current job, which runs without a process too).
+void start_on(dispatcher_ptr self, slot_entry& slot, job_entry& e, bool ahead = false) {
   auto& st = self->state;
   e.st = job_entry::state::running;
   ++e.attempt;
@@ -57,8 +86,20 @@ void start_on(dispatcher_ptr self, slot_entry& slot, job_entry& e) {
   e.claimed = false;
   e.renewed = self->clock().now();
   slot.idle = false;
-  slot.job = e.spec.id;
+  if (ahead)
+    slot.ahead.push_back(e.spec.id);
+  else
+    slot.job = e.spec.id;
   ++st.stats.started;
+  record_dispatch(st.stats, self->clock().now() - e.runnable_at);
+  e.started_ms = wall_ms(self);
+  e.unclaimed_run = runs_without_process(e.spec);
+  if (e.unclaimed_run) {
+    // No process, nothing to fence while it runs: claim and end are
+    // written together when the slot reports it done (instant_jobs.sql).
+    self->send(slot.handle, run_atom_v, assignment_of(self, e), e.watchers);
+    return;
+  }
   auto id = e.spec.id;
   auto attempt = e.attempt;
   // The process may start before its claim commits: the claim precedes every
@@ -87,15 +128,35 @@ void start_on(dispatcher_ptr self, slot_entry& slot, job_entry& e) {
       self->send(sl->second.handle, abort_atom_v, id, attempt);
       sl->second.job.clear();
     }
-    --job.attempt;
-    job.owner.clear();
-    job.slot.clear();
-    make_runnable(self, job);
+    unclaim(self, job);
     if (sl != s.slots.end())
       slot_ready(self, sl->first);
   });
   self->send(slot.handle, run_atom_v, assignment_of(self, e), e.watchers);
-  self->delayed_send(self, st.cfg.lease, expire_atom_v, id, attempt);
+  arm_lease_sweep(self);
+}
+
+// Sends no-process jobs ahead to a slot whose current job has no process
+// either, up to the prefetch depth. Stops at the first job with a process
+// (it goes back to its place): it must not wait behind another job.
+void top_up(dispatcher_ptr self, slot_entry& slot) {
+  auto& st = self->state;
+  auto cur = st.jobs.find(slot.job);
+  if (st.recovering || cur == st.jobs.end() || !cur->second.unclaimed_run)
+    return;
+  while (slot.ahead.size() < st.cfg.prefetch) {
+    auto pick = st.ready.pop_for(slot.info.tags);
+    if (!pick)
+      return;
+    auto j = st.jobs.find(pick->key.job_id);
+    if (j == st.jobs.end() || j->second.st != job_entry::state::queued)
+      continue; // stale entry (canceled meanwhile)
+    if (!runs_without_process(j->second.spec)) {
+      st.ready.push(pick->tag, pick->workspace, pick->key);
+      return;
+    }
+    start_on(self, slot, j->second, true);
+  }
 }
 
 // Gives `slot` its next job, or records it as idle.
@@ -107,6 +168,7 @@ void feed(dispatcher_ptr self, slot_entry& slot) {
       if (j == st.jobs.end() || j->second.st != job_entry::state::queued)
         continue; // stale entry (canceled meanwhile)
       start_on(self, slot, j->second);
+      top_up(self, slot);
       return;
     }
   }
@@ -129,6 +191,7 @@ void make_runnable(dispatcher_ptr self, job_entry& e) {
     return;
   }
   e.st = job_entry::state::queued;
+  e.runnable_at = self->clock().now();
   st.ready.push(e.spec.tag, e.spec.workspace,
                 ready_key{e.spec.priority, e.scheduled_ms, e.seq, e.spec.id});
 }
@@ -194,36 +257,50 @@ void slot_down(dispatcher_ptr self, const caf::actor_addr& who, const caf::error
   auto s = st.slots.find(name);
   if (s == st.slots.end() || s->second.handle.address() != who)
     return;
-  auto job = s->second.job;
+  std::vector<std::string> jobs;
+  if (!s->second.job.empty())
+    jobs.push_back(s->second.job);
+  jobs.insert(jobs.end(), s->second.ahead.begin(), s->second.ahead.end());
   st.slots.erase(s);
-  if (job.empty())
-    return;
-  auto j = st.jobs.find(job);
-  if (j != st.jobs.end() && j->second.st == job_entry::state::running && j->second.slot == name)
-    lose_attempt(self, j->second, "its worker slot " + name + " stopped: " + describe(reason),
-                 false);
+  for (auto& job : jobs) {
+    auto j = st.jobs.find(job);
+    if (j != st.jobs.end() && j->second.st == job_entry::state::running && j->second.slot == name)
+      lose_attempt(self, j->second, "its worker slot " + name + " stopped: " + describe(reason),
+                   false);
+  }
 }
 
 void lose_attempt(dispatcher_ptr self, job_entry& e, const std::string& reason, bool if_expired) {
   auto& st = self->state;
   auto id = e.spec.id;
   auto attempt = e.attempt;
+  if (e.unclaimed_run && e.restarts + 1 <= st.cfg.restart_limit) {
+    // Nothing of this attempt is in the database: run it again.
+    st.log->info("job {} attempt {} given back: {}", id, attempt, reason);
+    ++st.stats.requeued;
+    ++e.restarts;
+    unclaim(self, e);
+    dispatch(self);
+    return;
+  }
   if (e.restarts + 1 > st.cfg.restart_limit) {
     // Poison: it keeps losing its worker; fail it instead of retrying forever.
     auto result = std::string(R"({"name":"Poisoned","message":"lost its worker )")
                   + std::to_string(e.restarts + 1) + " times (restart limit "
                   + std::to_string(st.cfg.restart_limit) + "); last: " + reason + "\"}";
-    write(self, complete_write(e, job_status::failure, result),
-          [self, id, attempt, result](storage::op_result& r) {
-            auto& s = self->state;
-            if (!r.ok() || r.rows.empty()) {
-              s.log->warn("failing poisoned job {} attempt {} was not recorded: {}", id, attempt,
-                          r.ok() ? std::string("fenced") : r.message);
-              return;
-            }
-            ++s.stats.poisoned;
-            finish(self, id, job_status::failure, result, 0);
-          });
+    auto w = e.unclaimed_run ? complete_unclaimed_write(e, job_status::failure, result)
+                             : complete_write(e, job_status::failure, result);
+    e.st = job_entry::state::settling;
+    write(self, std::move(w), [self, id, attempt, result](storage::op_result& r) {
+      auto& s = self->state;
+      if (!r.ok() || r.rows.empty()) {
+        s.log->warn("failing poisoned job {} attempt {} was not recorded: {}", id, attempt,
+                    r.ok() ? std::string("fenced") : r.message);
+        return;
+      }
+      ++s.stats.poisoned;
+      finish(self, id, job_status::failure, result, 0);
+    });
     return;
   }
   write(self, requeue_write(e, reason, if_expired),
@@ -263,8 +340,16 @@ void job_done(dispatcher_ptr self, job_outcome outcome) {
   // between two jobs on a slot does not include a commit.
   if (current) {
     auto slot = j->second.slot;
-    if (auto sl = st.slots.find(slot); sl != st.slots.end() && sl->second.job == outcome.job_id)
-      slot_ready(self, slot);
+    if (auto sl = st.slots.find(slot); sl != st.slots.end() && sl->second.job == outcome.job_id) {
+      if (sl->second.ahead.empty()) {
+        slot_ready(self, slot);
+      } else {
+        // Its next job is already there (prefetch): keep the pipe full.
+        sl->second.job = sl->second.ahead.front();
+        sl->second.ahead.pop_front();
+        top_up(self, sl->second);
+      }
+    }
   }
   if (!current) {
     ++st.stats.fenced;
@@ -277,7 +362,9 @@ void job_done(dispatcher_ptr self, job_outcome outcome) {
   auto status = outcome.status;
   auto result = outcome.result;
   auto duration = outcome.duration_ms;
-  write(self, complete_write(e, status, result),
+  auto w = e.unclaimed_run ? complete_unclaimed_write(e, status, result)
+                           : complete_write(e, status, result);
+  write(self, std::move(w),
         [self, id, attempt, status, result, duration](storage::op_result& r) {
           auto& s = self->state;
           if (r.ok() && !r.rows.empty()) {
@@ -314,6 +401,7 @@ void finish(dispatcher_ptr self, const std::string& job_id, const std::string& s
     return;
   auto& e = j->second;
   ++st.stats.completed;
+  ++st.stats.completed_by_status[status];
   job_result res{job_id, status, result, e.attempt, duration_ms};
   for (auto& w : e.waiters)
     w.deliver(res);
@@ -339,7 +427,6 @@ void renew(dispatcher_ptr self, const std::string& job_id, int32_t attempt) {
     auto& job = j2->second;
     if (r.ok() && !r.rows.empty()) {
       job.renewed = self->clock().now();
-      self->delayed_send(self, s.cfg.lease, expire_atom_v, job_id, attempt);
       return;
     }
     if (r.ok()) {
@@ -351,18 +438,38 @@ void renew(dispatcher_ptr self, const std::string& job_id, int32_t attempt) {
   });
 }
 
-void expire(dispatcher_ptr self, const std::string& job_id, int32_t attempt) {
+void arm_lease_sweep(dispatcher_ptr self) {
   auto& st = self->state;
-  auto j = st.jobs.find(job_id);
-  if (j == st.jobs.end() || j->second.attempt != attempt || j->second.st != job_entry::state::running
-      || j->second.slot.empty())
+  if (st.lease_sweep_armed)
     return;
-  auto& e = j->second;
-  if (self->clock().now() - e.renewed < st.cfg.lease)
-    return; // renewed since this timer was set
+  st.lease_sweep_armed = true;
+  self->delayed_send(self, st.cfg.lease / 4, expire_atom_v, std::string{}, int32_t{0});
+}
+
+void expire(dispatcher_ptr self, const std::string&, int32_t) {
+  auto& st = self->state;
+  st.lease_sweep_armed = false;
+  auto now = self->clock().now();
+  std::vector<std::string> expired;
+  bool running = false;
+  for (auto& [name, slot] : st.slots) {
+    if (slot.job.empty())
+      continue;
+    auto j = st.jobs.find(slot.job);
+    if (j == st.jobs.end() || j->second.st != job_entry::state::running || j->second.slot != name
+        || j->second.unclaimed_run)
+      continue;
+    running = true;
+    if (now - j->second.renewed >= st.cfg.lease)
+      expired.push_back(slot.job);
+  }
   // No renewal for a whole lease: the slot is hung. The database decides,
   // on its own clock, whether the lease really expired.
-  lose_attempt(self, e, "its lease expired (no renewal from its worker slot)", true);
+  for (auto& id : expired)
+    if (auto j = st.jobs.find(id); j != st.jobs.end())
+      lose_attempt(self, j->second, "its lease expired (no renewal from its worker slot)", true);
+  if (running)
+    arm_lease_sweep(self);
 }
 
 void fire_due(dispatcher_ptr self, uint64_t token) {

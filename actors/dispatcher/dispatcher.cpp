@@ -21,15 +21,17 @@ dispatcher_stats current_stats(dispatcher_ptr self) {
   auto s = st.stats;
   s.queued = st.ready.size();
   s.delayed = st.delayed.size();
+  // O(slots): stats are polled (metrics, benchmarks) while jobs pile up.
+  // A running attempt always occupies a slot.
   s.running = 0;
-  for (auto& [id, e] : st.jobs)
-    if (e.st == job_entry::state::running)
-      ++s.running;
   s.slots = st.slots.size();
   s.idle_slots = 0;
-  for (auto& [name, slot] : st.slots)
+  for (auto& [name, slot] : st.slots) {
     if (slot.idle)
       ++s.idle_slots;
+    else if (!slot.job.empty())
+      s.running += 1 + slot.ahead.size();
+  }
   s.queued_by_tag = st.ready.size_by_tag();
   s.recovering = st.recovering;
   return s;

@@ -36,6 +36,10 @@ struct dispatcher_config {
   int32_t max_timeout_s = 86400;
   /// Largest args document (bytes).
   size_t max_args_bytes = 1 << 20;
+  /// Jobs without a process (noop, identity) sent ahead to a slot that runs
+  /// one, so the slot starts its next job without waiting for the
+  /// dispatcher (0: one job per slot at a time).
+  size_t prefetch = 1;
   /// Tags whose jobs may use the network; all others run without it.
   std::vector<std::string> network_tags;
   /// Read the live queue at start and recover it (off in unit tests that

@@ -40,6 +40,11 @@ struct job_entry {
   std::string owner;      // lease owner of the running attempt
   std::string slot;       // slot running it
   bool claimed = false;   // the running attempt's claim is committed
+  /// The running attempt has no process (noop, identity): its claim is not
+  /// written on its own but with its end, in one write (complete_unclaimed).
+  bool unclaimed_run = false;
+  int64_t started_ms = 0; // wall clock at the running attempt's start
+  caf::actor_clock::time_point runnable_at{}; // when it last became runnable
   bool cancel_requested = false;
   caf::actor_clock::time_point renewed{};
   std::vector<caf::typed_response_promise<job_result>> waiters;
@@ -51,6 +56,8 @@ struct slot_entry {
   slot_info info;
   bool idle = false;
   std::string job; // running job id, or empty
+  /// No-process jobs sent to the slot to run after `job` (prefetch), in order.
+  std::deque<std::string> ahead;
 };
 
 struct dispatcher_state {
@@ -66,6 +73,7 @@ struct dispatcher_state {
   std::multimap<int64_t, std::string> delayed; // scheduled_ms -> job id
   uint64_t due_token = 0;
   int64_t due_armed_ms = 0; // 0: no timer armed
+  bool lease_sweep_armed = false;
   uint64_t seq = 0;
   std::unordered_map<std::string, size_t> unfinished_by_ws;
 
@@ -115,8 +123,15 @@ void slot_down(dispatcher_ptr self, const caf::actor_addr& who, const caf::error
 void dispatch(dispatcher_ptr self);
 void job_done(dispatcher_ptr self, job_outcome outcome);
 void renew(dispatcher_ptr self, const std::string& job_id, int32_t attempt);
+/// The lease sweep (`expire` with an empty id): every lease/4 while attempts
+/// run, each attempt without a renewal for a whole lease is given back (if
+/// the database agrees). One timer for all attempts, not one per attempt:
+/// timers cost a clock-thread round trip each.
 void expire(dispatcher_ptr self, const std::string& job_id, int32_t attempt);
+void arm_lease_sweep(dispatcher_ptr self);
 void fire_due(dispatcher_ptr self, uint64_t token);
+/// Adds one dispatch latency (runnable -> handed to a slot) to the stats.
+void record_dispatch(dispatcher_stats& s, caf::timespan latency);
 void make_runnable(dispatcher_ptr self, job_entry& entry);
 /// What the slot running `e`'s current attempt is told.
 job_assignment assignment_of(dispatcher_ptr self, const job_entry& e);
@@ -144,6 +159,9 @@ storage::write_request claim_write(const job_entry& e, int32_t lease_ms);
 storage::write_request renew_write(const job_entry& e, int32_t lease_ms);
 storage::write_request complete_write(const job_entry& e, const std::string& status,
                                       const std::string& result);
+/// Claim and end of an attempt without a process, in one write.
+storage::write_request complete_unclaimed_write(const job_entry& e, const std::string& status,
+                                                const std::string& result);
 storage::write_request requeue_write(const job_entry& e, const std::string& reason,
                                      bool if_expired);
 storage::write_request cancel_queued_write(const job_entry& e, const std::string& by,

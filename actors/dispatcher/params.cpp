@@ -53,6 +53,16 @@ storage::write_request complete_write(const job_entry& e, const std::string& sta
                                 e.spec.id};
 }
 
+storage::write_request complete_unclaimed_write(const job_entry& e, const std::string& status,
+                                                const std::string& result) {
+  return storage::write_request{"complete_unclaimed",
+                                {e.spec.id, std::to_string(e.attempt), e.owner, status, result,
+                                 e.created_at, e.spec.kind, opt(e.spec.script_path),
+                                 e.spec.created_by, opt(e.spec.parent_job),
+                                 std::to_string(e.started_ms)},
+                                e.spec.id};
+}
+
 storage::write_request requeue_write(const job_entry& e, const std::string& reason,
                                      bool if_expired) {
   return storage::write_request{"requeue_job",

@@ -106,9 +106,11 @@ void start_claimed(dispatcher_ptr self, job_entry& e, const std::string& slot, b
   auto& entry = s.jobs.emplace(id, std::move(e)).first->second;
   slot_it->second.job = id;
   ++s.stats.started;
+  // Runnable and started in the same commit: no wait for a slot.
+  record_dispatch(s.stats, caf::timespan{0});
   self->send(slot_it->second.handle, run_atom_v, assignment_of(self, entry), entry.watchers);
   self->send(slot_it->second.handle, claimed_atom_v, entry.spec.id, entry.attempt);
-  self->delayed_send(self, s.cfg.lease, expire_atom_v, entry.spec.id, entry.attempt);
+  arm_lease_sweep(self);
 }
 
 } // namespace

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <vector>
 #include <string>
 
 namespace millrace::actors {
@@ -23,13 +24,26 @@ struct dispatcher_stats {
   uint64_t idle_slots = 0;      // gauge
   bool recovering = false;      // the live queue is still being read at start-up
   std::map<std::string, uint64_t> queued_by_tag;
+  /// Terminal states recorded, by status.
+  std::map<std::string, uint64_t> completed_by_status;
+  /// Dispatch latency (runnable -> handed to a slot): cumulative counts of
+  /// attempts at or under each bound of dispatch_bounds_micros, and the sum.
+  std::vector<uint64_t> dispatch_buckets = std::vector<uint64_t>(12, 0);
+  uint64_t dispatch_micros_sum = 0;
 };
+
+/// Upper bounds of dispatcher_stats::dispatch_buckets (the last is +Inf).
+inline const std::vector<uint64_t>& dispatch_bounds_micros() {
+  static const std::vector<uint64_t> b = {100,   250,    500,     1000,    2500,    5000,
+                                          10000, 100000, 1000000, 10000000, 60000000, UINT64_MAX};
+  return b;
+}
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, dispatcher_stats& x) {
   return f(x.submitted, x.rejected, x.started, x.completed, x.requeued, x.poisoned, x.fenced,
            x.queued, x.delayed, x.running, x.slots, x.idle_slots, x.recovering,
-           x.queued_by_tag);
+           x.queued_by_tag, x.completed_by_status, x.dispatch_buckets, x.dispatch_micros_sum);
 }
 
 } // namespace millrace::actors

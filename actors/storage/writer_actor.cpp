@@ -175,6 +175,8 @@ storage::writer_stats sum_stats(writer_state& st) {
     out.decode_micros += x.decode_micros;
     for (size_t b = 0; b < 7; ++b)
       out.size_buckets[b] += x.size_buckets[b];
+    for (size_t b = 0; b < 9; ++b)
+      out.commit_buckets[b] += x.commit_buckets[b];
     out.connected = out.connected && x.connected;
   }
   return out;

@@ -21,7 +21,7 @@ millrace_config::millrace_config(size_t threads) {
   // that arrives at low load, which is most of a sub-millisecond budget.
   set("work-stealing.aggressive-poll-attempts", 100);
   set("work-stealing.moderate-poll-attempts", 0);
-  set("work-stealing.relaxed-sleep-duration", caf::timespan{std::chrono::milliseconds{10}});
+  set("work-stealing.relaxed-sleep-duration", caf::timespan{std::chrono::milliseconds{1}});
 }
 
 } // namespace millrace::actors

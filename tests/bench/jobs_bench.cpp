@@ -200,7 +200,7 @@ void burst(const jobs_settings& cfg) {
     specs.push_back(noop_job("bench-burst"));
   auto base = t.stats().completed;
   auto t0 = now_ns();
-  submit_all(t, specs, 1000, specs.size());
+  submit_all(t, specs, cfg.burst_call, specs.size());
   t.wait_until(
     [&](const actors::dispatcher_stats& s) { return s.completed >= base + cfg.burst_n; },
     std::chrono::milliseconds{1});

@@ -20,6 +20,7 @@ struct jobs_settings {
   int trickle_n = 200;           // TRICKLE_N
   int trickle_gap_ms = 10;       // TRICKLE_GAP_MS
   uint64_t burst_n = 10000;      // BURST_N
+  size_t burst_call = 1000;      // BURST_CALL: jobs per bulk submit call in the burst
   int noop_slots = 8;            // NOOP_SLOTS
   uint64_t bash_n = 600;         // BASH_N
   int process_slots = 2;         // PROCESS_SLOTS (bash), the spawn reference's P

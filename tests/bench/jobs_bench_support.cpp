@@ -42,6 +42,7 @@ jobs_settings settings_from_env() {
   s.trickle_n = static_cast<int>(env_num("TRICKLE_N", s.trickle_n));
   s.trickle_gap_ms = static_cast<int>(env_num("TRICKLE_GAP_MS", s.trickle_gap_ms));
   s.burst_n = static_cast<uint64_t>(env_num("BURST_N", static_cast<long>(s.burst_n)));
+  s.burst_call = static_cast<size_t>(env_num("BURST_CALL", static_cast<long>(s.burst_call)));
   s.noop_slots = static_cast<int>(env_num("NOOP_SLOTS", s.noop_slots));
   s.bash_n = static_cast<uint64_t>(env_num("BASH_N", static_cast<long>(s.bash_n)));
   s.process_slots = static_cast<int>(env_num("PROCESS_SLOTS", s.process_slots));

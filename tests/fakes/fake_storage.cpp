@@ -50,7 +50,7 @@ storage::op_result answer(fake_db& db, const storage::write_request& w) {
     r.rows = one_row({"restarts"}, {std::to_string(++db.restarts[w.key])});
   else if (s == "renew_lease")
     r.rows = one_row({"cancel_requested"}, {"f"});
-  else if (s == "complete_job" || s == "cancel_queued")
+  else if (s == "complete_job" || s == "complete_unclaimed" || s == "cancel_queued")
     r.rows = one_row({"completed_at"}, {"2026-01-01 00:00:01+00"});
   else // claim_job, request_cancel, append_log, ...
     r.rows = one_row({}, {});

@@ -87,6 +87,15 @@ protected:
     return s;
   }
 
+  /// A job with a process (its claim is written on its own).
+  static job_spec bash() {
+    job_spec s;
+    s.kind = job_kind::preview;
+    s.language = "bash";
+    s.code = "echo hi";
+    return s;
+  }
+
   // Submits and returns the job id (or the error text, prefixed "error: ").
   std::string submit(job_spec spec) {
     caf::scoped_actor self{sys};
@@ -126,8 +135,14 @@ dispatcher_config no_recovery() {
   return cfg;
 }
 
+// One job per slot at a time, to watch the order of service.
+dispatcher_config one_at_a_time(dispatcher_config cfg = no_recovery()) {
+  cfg.prefetch = 0;
+  return cfg;
+}
+
 TEST_F(DispatcherTest, HigherPriorityRunsFirst) {
-  start(no_recovery());
+  start(one_at_a_time());
   auto low = submit(noop("admins", 0));
   auto high = submit(noop("admins", 5));
   auto mid = submit(noop("admins", 1));
@@ -190,7 +205,7 @@ TEST_F(DispatcherTest, DelayedJobsStartOnTheActorClock) {
 }
 
 TEST_F(DispatcherTest, WorkspacesTakeTurnsAtEqualPriority) {
-  start(no_recovery());
+  start(one_at_a_time());
   std::vector<std::string> a, b;
   for (int i = 0; i < 6; ++i)
     a.push_back(submit(noop("flood")));
@@ -250,18 +265,19 @@ TEST_F(DispatcherTest, InvalidSubmissionsNameTheField) {
 
 TEST_F(DispatcherTest, ALostSlotsAttemptIsRequeuedAndRunsAgainElsewhere) {
   start(no_recovery());
-  auto log1 = add_slot("s1", {"noop"});
-  auto id = submit(noop());
+  auto log1 = add_slot("s1", {"bash"});
+  auto id = submit(bash());
   ASSERT_EQ(log1->runs.size(), 1u);
   // The slot dies mid-job.
   caf::anon_send_exit(owned.back(), caf::exit_reason::kill);
   run();
   EXPECT_EQ(db->keys_of("requeue_job"), (std::vector<std::string>{id}));
-  auto log2 = add_slot("s2", {"noop"});
+  auto log2 = add_slot("s2", {"bash"});
   ASSERT_EQ(log2->runs.size(), 1u);
   EXPECT_EQ(log2->runs[0].job_id, id);
   EXPECT_EQ(log2->runs[0].attempt, 2) << "a new attempt";
   EXPECT_NE(log2->runs[0].lease_owner, log1->runs[0].lease_owner);
+  EXPECT_EQ(db->keys_of("claim_job"), (std::vector<std::string>{id, id})) << "each attempt claimed on its own";
   done(log2->runs[0]);
   EXPECT_EQ(db->count("complete_job"), 1u);
 }
@@ -270,9 +286,9 @@ TEST_F(DispatcherTest, AJobThatKeepsLosingItsSlotIsPoisoned) {
   auto dcfg = no_recovery();
   dcfg.restart_limit = 2;
   start(dcfg);
-  auto id = submit(noop());
+  auto id = submit(bash());
   for (int round = 0; round < 3; ++round) {
-    auto log = add_slot("s" + std::to_string(round), {"noop"});
+    auto log = add_slot("s" + std::to_string(round), {"bash"});
     ASSERT_EQ(log->runs.size(), 1u) << "round " << round;
     caf::anon_send_exit(owned.back(), caf::exit_reason::kill);
     run();
@@ -280,6 +296,81 @@ TEST_F(DispatcherTest, AJobThatKeepsLosingItsSlotIsPoisoned) {
   EXPECT_EQ(db->count("requeue_job"), 2u);
   ASSERT_EQ(db->keys_of("complete_job"), (std::vector<std::string>{id}));
   EXPECT_EQ(stats().poisoned, 1u);
+}
+
+TEST_F(DispatcherTest, AJobWithoutAProcessIsClaimedAndCompletedInOneWrite) {
+  auto dcfg = no_recovery();
+  dcfg.restart_limit = 1;
+  start(dcfg);
+  auto id = submit(noop()); // queued: no slot yet
+  auto log1 = add_slot("s1", {"noop"});
+  ASSERT_EQ(log1->runs.size(), 1u);
+  EXPECT_EQ(db->count("claim_job"), 0u) << "no claim on its own";
+  // Its slot dies before reporting: nothing was written, it simply runs again.
+  caf::anon_send_exit(owned.back(), caf::exit_reason::kill);
+  run();
+  EXPECT_EQ(db->count("requeue_job"), 0u);
+  auto log2 = add_slot("s2", {"noop"});
+  ASSERT_EQ(log2->runs.size(), 1u);
+  EXPECT_EQ(log2->runs[0].attempt, 1) << "the lost attempt left no trace, so the number is reused";
+  done(log2->runs[0]);
+  EXPECT_EQ(db->keys_of("complete_unclaimed"), (std::vector<std::string>{id}));
+  EXPECT_EQ(db->count("complete_job"), 0u);
+  EXPECT_EQ(stats().completed, 1u);
+  // Past the restart limit it is failed as poisoned, in the same one write.
+  caf::anon_send_exit(owned.back(), caf::exit_reason::kill); // s2, idle
+  run();
+  auto other = submit(noop());
+  for (int round = 0; round < 2; ++round) {
+    auto log = add_slot("p" + std::to_string(round), {"noop"});
+    ASSERT_EQ(log->runs.size(), 1u) << "round " << round;
+    caf::anon_send_exit(owned.back(), caf::exit_reason::kill);
+    run();
+  }
+  EXPECT_EQ(db->keys_of("complete_unclaimed"), (std::vector<std::string>{id, other}));
+  EXPECT_EQ(stats().poisoned, 1u);
+}
+
+TEST_F(DispatcherTest, JobsWithoutAProcessAreSentAheadToTheirSlot) {
+  start(no_recovery()); // prefetch 1
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i)
+    ids.push_back(submit(noop()));
+  auto log = add_slot("s1", {"noop", "bash"});
+  ASSERT_EQ(log->runs.size(), 2u) << "the first job and one ahead";
+  EXPECT_EQ(log->runs[0].job_id, ids[0]);
+  EXPECT_EQ(log->runs[1].job_id, ids[1]);
+  EXPECT_EQ(stats().running, 2u);
+  done(log->runs[0]);
+  ASSERT_EQ(log->runs.size(), 3u) << "the pipe is topped up";
+  EXPECT_EQ(log->runs[2].job_id, ids[2]);
+  // A job with a process never waits behind another one.
+  auto script = submit(bash());
+  done(log->runs[1]);
+  EXPECT_EQ(log->runs.size(), 3u) << "bash job not sent ahead";
+  done(log->runs[2]);
+  ASSERT_EQ(log->runs.size(), 4u);
+  EXPECT_EQ(log->runs[3].job_id, script);
+  EXPECT_EQ(db->count("complete_unclaimed"), 3u);
+}
+
+TEST_F(DispatcherTest, ASlotLostWithJobsAheadGivesAllOfThemBack) {
+  start(no_recovery());
+  auto a = submit(noop());
+  auto b = submit(noop());
+  auto log1 = add_slot("s1", {"noop"});
+  ASSERT_EQ(log1->runs.size(), 2u);
+  caf::anon_send_exit(owned.back(), caf::exit_reason::kill);
+  run();
+  EXPECT_EQ(stats().queued, 2u);
+  auto log2 = add_slot("s2", {"noop"});
+  ASSERT_EQ(log2->runs.size(), 2u);
+  EXPECT_EQ(log2->runs[0].job_id, a);
+  EXPECT_EQ(log2->runs[1].job_id, b);
+  done(log2->runs[0]);
+  done(log2->runs[1]);
+  EXPECT_EQ(stats().completed, 2u);
+  EXPECT_EQ(stats().idle_slots, 1u);
 }
 
 TEST_F(DispatcherTest, AStaleCompletionIsIgnored) {
@@ -390,7 +481,7 @@ TEST_F(DispatcherTest, RecoveryRequeuesOrphansPoisonsRepeatOffendersAndReloadsTh
   db->recover_rows.rows = {row("00000000-0000-7000-8000-00000000000a", "queued", 0, 0),
                            row("00000000-0000-7000-8000-00000000000b", "running", 1, 0),
                            row("00000000-0000-7000-8000-00000000000c", "running", 4, 3)};
-  start(); // with recovery
+  start(one_at_a_time(dispatcher_config{})); // with recovery
   EXPECT_EQ(db->keys_of("requeue_job"),
             (std::vector<std::string>{"00000000-0000-7000-8000-00000000000b"}));
   EXPECT_EQ(db->keys_of("complete_job"),
