@@ -251,4 +251,12 @@ void embedded_cluster::stop() {
   }
 }
 
+std::string embedded_cluster::running_conninfo(const embedded_config& cfg) {
+  auto run = fs::absolute(cfg.dir).lexically_normal().string() + "/run";
+  std::error_code ec;
+  if (!fs::exists(run + "/.s.PGSQL.5432", ec))
+    return {};
+  return "host=" + run + " port=5432 dbname=" + cfg.database + " user=postgres";
+}
+
 } // namespace millrace::storage

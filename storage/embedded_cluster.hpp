@@ -63,6 +63,11 @@ public:
   void stop();
 
   const std::string& conninfo() const { return conninfo_; }
+
+  /// The conninfo of the cluster under `cfg.dir` if a server of it is
+  /// running now (its socket exists), e.g. for CLI commands while
+  /// `millrace standalone` owns it; "" otherwise.
+  static std::string running_conninfo(const embedded_config& cfg);
   /// Absolute path of the data directory.
   const std::string& data_dir() const { return data_; }
 

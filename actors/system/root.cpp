@@ -20,6 +20,8 @@ caf::actor spawn_root(caf::actor_system& sys, std::shared_ptr<registry> reg, roo
   sc.children.push_back(dispatcher_spec(std::move(cfg.dispatcher)));
   if (cfg.worker)
     sc.children.push_back(worker_node_spec(std::move(*cfg.worker)));
+  for (auto& c : cfg.extra)
+    sc.children.push_back(std::move(c));
   return spawn_root_supervisor(sys, std::move(sc));
 }
 

@@ -6,8 +6,9 @@
 //   │   ├── reader                 read-only connection pool
 //   │   └── maintenance            partitions and retention
 //   ├── /millrace/dispatcher       runnable jobs in memory, pushed to slots
-//   └── /millrace/worker           supervisor, one_for_one
-//       └── slot-1 .. slot-N       one job at a time, in the sandbox
+//   ├── /millrace/worker           supervisor, one_for_one
+//   │   └── slot-1 .. slot-N       one job at a time, in the sandbox
+//   └── /millrace/api              the HTTP API (api/service/)
 //
 // rest_for_one at the root: each child depends on those started before it,
 // so a restart of one restarts the ones after it (a new dispatcher recovers
@@ -20,6 +21,7 @@
 #include "caf/fwd.hpp"
 
 #include <optional>
+#include <vector>
 
 #include "actors/dispatcher/dispatcher.hpp"
 #include "actors/storage/storage_tree.hpp"
@@ -34,6 +36,8 @@ struct root_config {
   dispatcher_config dispatcher;
   /// Worker slots in this process; none when empty.
   std::optional<worker_config> worker;
+  /// Started last, in order (the api: it talks to everything above).
+  std::vector<child_spec> extra;
 };
 
 /// Spawns the root supervisor at /millrace (registered in `reg`).

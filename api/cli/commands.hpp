@@ -12,5 +12,8 @@ int cmd_standalone(const std::vector<std::string>& args);
 int cmd_migrate(const std::vector<std::string>& args);
 int cmd_version(const std::vector<std::string>& args);
 int cmd_run(const std::vector<std::string>& args);
+int cmd_token(const std::vector<std::string>& args);
+int cmd_script(const std::vector<std::string>& args);
+int cmd_job(const std::vector<std::string>& args);
 
 } // namespace millrace::api

@@ -18,6 +18,9 @@ void usage(std::ostream& out) {
          "  migrate      apply the database schema migrations and exit\n"
          "  run FILE     run a .py or .sh script as a job (embedded millrace), stream its\n"
          "               log to stderr, print its result as JSON\n"
+         "  token        create, list or revoke API tokens (create|list|revoke)\n"
+         "  script       push a script file or run a script, over the HTTP API (push|run)\n"
+         "  job          read or cancel a job over the HTTP API (get|logs|result|cancel)\n"
          "  version      print versions and exit\n"
          "  help         print this help\n"
          "\n"
@@ -42,6 +45,12 @@ int main(int argc, char** argv) {
     return millrace::api::cmd_run(args);
   if (cmd == "version" || cmd == "--version")
     return millrace::api::cmd_version(args);
+  if (cmd == "token")
+    return millrace::api::cmd_token(args);
+  if (cmd == "script")
+    return millrace::api::cmd_script(args);
+  if (cmd == "job")
+    return millrace::api::cmd_job(args);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
     usage(std::cout);
     return 0;

@@ -9,6 +9,18 @@ std::shared_ptr<sandbox::launcher> make_launcher(const options& opts) {
   return std::shared_ptr<sandbox::launcher>{sandbox::make_bwrap_launcher(lc)};
 }
 
+service_config service_config_of(const options& opts) {
+  service_config sc;
+  sc.bind = opts.api_bind;
+  sc.port = static_cast<uint16_t>(opts.api_port);
+  sc.io_threads = static_cast<size_t>(opts.api_io_threads);
+  sc.body_limit = static_cast<size_t>(opts.api_body_limit);
+  sc.max_wait = opts.api_max_wait;
+  sc.page_max = opts.api_page_max;
+  sc.page_default = std::min(100, opts.api_page_max);
+  return sc;
+}
+
 actors::root_config make_root_config(const options& opts, const std::string& conninfo,
                                      std::shared_ptr<sandbox::launcher> launcher) {
   actors::root_config rc;
@@ -31,6 +43,7 @@ actors::root_config make_root_config(const options& opts, const std::string& con
   d.max_timeout_s = static_cast<int32_t>(opts.max_timeout.count());
   d.max_unfinished_per_workspace = static_cast<size_t>(opts.max_unfinished_per_workspace);
   d.max_args_bytes = static_cast<size_t>(opts.max_args_bytes);
+  d.prefetch = static_cast<size_t>(opts.prefetch);
   d.network_tags = opts.network_tags;
   if (launcher && opts.worker_slots > 0) {
     actors::worker_config wk;
@@ -51,6 +64,8 @@ actors::root_config make_root_config(const options& opts, const std::string& con
     s.launcher = std::move(launcher);
     rc.worker = std::move(wk);
   }
+  if (opts.api_port >= 0)
+    rc.extra.push_back(api_spec(service_config_of(opts)));
   return rc;
 }
 

@@ -7,6 +7,7 @@
 
 #include "actors/system/root.hpp"
 #include "api/config/options.hpp"
+#include "api/service/api_actor.hpp"
 #include "sandbox/launcher.hpp"
 
 namespace millrace::api {
@@ -17,5 +18,8 @@ actors::root_config make_root_config(const options& opts, const std::string& con
 
 /// The sandbox launcher the options describe. Throws std::runtime_error.
 std::shared_ptr<sandbox::launcher> make_launcher(const options& opts);
+
+/// The HTTP API's settings (api.* keys).
+service_config service_config_of(const options& opts);
 
 } // namespace millrace::api

@@ -1,15 +1,20 @@
 // `millrace run FILE.py|FILE.sh [--arg name=value]... [--tag T] [--timeout S]`
-// runs one script as a job on an embedded millrace (the same tree as
-// standalone: storage, dispatcher, worker slots, on the embedded PostgreSQL
-// unless a database URL is configured). The log streams to stderr as the
+// runs one script as a job: on a running server when one answers (--url,
+// MILLRACE_URL, or the local standalone; submitted as a preview job over the
+// HTTP API), else on an embedded millrace (the same tree as standalone:
+// storage, dispatcher, worker slots, on the embedded PostgreSQL unless a
+// database URL is configured). The log streams to stderr as the
 // job prints it; the result goes to stdout as JSON. Exit status: 0 success,
 // 1 the job failed (or timed out, or was canceled), 2 bad usage or arguments.
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 #include <spdlog/spdlog.h>
 
 #include "caf/all.hpp"
@@ -23,6 +28,8 @@
 #include "actors/system/root.hpp"
 #include "api/cli/commands.hpp"
 #include "api/cli/database.hpp"
+#include "api/cli/http_client.hpp"
+#include "api/cli/remote.hpp"
 #include "api/cli/root_config.hpp"
 #include "api/cli/shutdown.hpp"
 #include "runtime/runtime.hpp"
@@ -39,11 +46,16 @@ struct run_args {
   int timeout_s = 0;
   int priority = 0;
   std::vector<std::string> rest; // settings for load_options
+  std::vector<std::string> connection; // --url/--token/--workspace and values
+  bool embedded = false;               // --embedded: never use a running server
 };
 
 const char* run_usage =
   "usage: millrace run FILE.py|FILE.sh [--arg name=value]... [--tag T] [--timeout SECONDS]\n"
-  "                    [--priority N] [--config FILE] [--section.key=value]...\n";
+  "                    [--priority N] [--url http://HOST:PORT] [--token T] [--workspace W]\n"
+  "                    [--embedded] [--config FILE] [--section.key=value]...\n"
+  "  Runs on the server at --url (or MILLRACE_URL, or the local standalone when it\n"
+  "  answers); otherwise, or with --embedded, on an embedded millrace.\n";
 
 run_args parse_run_args(const std::vector<std::string>& argv) {
   run_args out;
@@ -69,6 +81,11 @@ run_args parse_run_args(const std::vector<std::string>& argv) {
       out.timeout_s = parse_int("--timeout", value("--timeout"), 1, 86400 * 7);
     } else if (a == "--priority" || a.rfind("--priority=", 0) == 0) {
       out.priority = parse_int("--priority", value("--priority"), -32768, 32767);
+    } else if (a == "--embedded") {
+      out.embedded = true;
+    } else if (a == "--url" || a == "--token" || a == "--workspace") {
+      out.connection.push_back(a);
+      out.connection.push_back(value(a));
     } else if (a == "--config") {
       out.rest.push_back(a);
       if (i + 1 < argv.size())
@@ -94,6 +111,37 @@ actors::job_watcher_actor::behavior_type log_printer(actors::job_watcher_actor::
       std::fflush(stderr);
     },
   };
+}
+
+int run_remote(const api_endpoint& ep, const run_args& ra, const std::string& language,
+               const std::string& code, const std::string& args_json) {
+  std::string body = "{\"language\":\"" + language + "\",\"content\":";
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w{sb};
+  w.String(code.data(), static_cast<rapidjson::SizeType>(code.size()));
+  body += std::string{sb.GetString(), sb.GetSize()} + ",\"args\":" + args_json + "}";
+  std::string query;
+  auto add = [&](const char* k, const std::string& v) {
+    query += (query.empty() ? "?" : "&") + std::string{k} + "=" + url_encode(v);
+  };
+  if (!ra.tag.empty())
+    add("tag", ra.tag);
+  if (ra.timeout_s > 0)
+    add("timeout", std::to_string(ra.timeout_s));
+  if (ra.priority != 0)
+    add("priority", std::to_string(ra.priority));
+  try {
+    auto r = http_call(ep, "POST", "/api/w/" + url_encode(ep.workspace) + "/jobs/run/preview" + query,
+                       body);
+    if (r.status != 201) {
+      print_api_error("run", r);
+      return r.status == 400 ? 2 : 1;
+    }
+    return follow_job(ep, r.body);
+  } catch (const http_error& e) {
+    std::cerr << "millrace run: " << e.what() << "\n";
+    return 1;
+  }
 }
 
 } // namespace
@@ -144,8 +192,22 @@ int cmd_run(const std::vector<std::string>& argv) {
     std::cerr << "millrace run: " << e.what() << "\n";
     return 1;
   }
+  // A running server (the local standalone, or --url / MILLRACE_URL) takes
+  // the job; otherwise it runs on an embedded millrace.
+  if (!ra.embedded) {
+    try {
+      auto ep = find_endpoint(ra.connection, opts);
+      bool asked_for_server = !ra.connection.empty() || std::getenv("MILLRACE_URL");
+      if (asked_for_server || server_answers(ep, std::chrono::milliseconds{300}))
+        return run_remote(ep, ra, lang->name, code, args_json);
+    } catch (const std::exception& e) {
+      std::cerr << "millrace run: " << e.what() << "\n";
+      return 1;
+    }
+  }
   if (opts.worker_slots == 0)
     opts.worker_slots = 1; // an embedded run needs a slot to run on
+  opts.api_port = -1;      // and no HTTP API of its own
   database_handle db;
   std::shared_ptr<sandbox::launcher> launcher;
   try {

@@ -16,6 +16,8 @@
 #include "api/cli/database.hpp"
 #include "api/cli/root_config.hpp"
 #include "api/cli/shutdown.hpp"
+#include "api/cli/tokens.hpp"
+#include "storage/pg/connection.hpp"
 #include "runtime/runtime.hpp"
 
 namespace millrace::api {
@@ -42,6 +44,16 @@ int cmd_standalone(const std::vector<std::string>& args) {
       runtime::install_support_files();
     }
     db = open_database(opts);
+    storage::pg::connection conn{storage::pg::connect_options{db.conninfo, opts.connect_timeout,
+                                                             "millrace-setup"}};
+    if (auto token = ensure_first_admin_token(conn, opts.admin_token_file); !token.empty()) {
+      std::cerr << "\nFirst start: created an admin token. It is shown once:\n\n    " << token
+                << "\n\n"
+                << (opts.admin_token_file.empty()
+                      ? std::string{}
+                      : "It is also in " + opts.admin_token_file
+                          + " (readable by this user only); the CLI reads it from there.\n\n");
+    }
   } catch (const std::exception& e) {
     log->error("cannot start: {}", e.what());
     return 1;

@@ -33,12 +33,20 @@ const key_doc keys[] = {
   {"storage.read_timeout", "10s", "a read not answered by then fails"},
   {"storage.retention_days", "30", "days completed jobs, logs and events are kept (0 = forever)"},
   {"storage.partitions_ahead_days", "7", "daily partitions created ahead of time (1-90)"},
+  {"api.bind", "127.0.0.1", "address the HTTP API listens on"},
+  {"api.port", "8000", "port of the HTTP API (0: any free port; -1: no HTTP API)"},
+  {"api.io_threads", "2", "HTTP io threads (1-64)"},
+  {"api.body_limit", "4M", "largest request body"},
+  {"api.max_wait", "60s", "longest run_wait_result wait before it answers 504"},
+  {"api.page_max", "1000", "largest page of list routes (1-100000)"},
+  {"api.admin_token_file", "var/admin-token", "where the first admin token is written (mode 0600)"},
   {"dispatcher.lease", "30s", "lease of a running attempt; renewed every third of it"},
   {"dispatcher.restart_limit", "3", "attempts a job may lose to dead workers before it fails as poison (0-100)"},
   {"dispatcher.default_timeout", "15m", "timeout of a job that sets none"},
   {"dispatcher.max_timeout", "24h", "largest timeout a job may set"},
   {"dispatcher.max_unfinished_per_workspace", "100000", "unfinished jobs per workspace before submissions get 'overloaded' (1-100000000)"},
   {"dispatcher.max_args_size", "1M", "largest args document of a job"},
+  {"dispatcher.prefetch", "1", "jobs without a process sent ahead to a slot running one (0-64)"},
   {"worker.slots", "4", "worker slots in this process (jobs run at once); 0: none (0-1024)"},
   {"worker.tags", "bash,python3,noop", "tags the slots serve, comma-separated"},
   {"worker.kill_grace", "5s", "between SIGTERM and SIGKILL when a job times out or is canceled"},
@@ -264,6 +272,20 @@ options load_options(const std::vector<std::string>& args) {
   out.retention_days = parse_int("storage.retention_days", v["storage.retention_days"], 0, 36500);
   out.partitions_ahead_days =
     parse_int("storage.partitions_ahead_days", v["storage.partitions_ahead_days"], 1, 90);
+  out.api_bind = v["api.bind"];
+  if (out.api_bind.empty())
+    throw config_error("api.bind: expected an address, got an empty value");
+  out.api_port = parse_int("api.port", v["api.port"], -1, 65535);
+  out.api_io_threads = parse_int("api.io_threads", v["api.io_threads"], 1, 64);
+  out.api_body_limit = parse_size("api.body_limit", v["api.body_limit"]);
+  if (out.api_body_limit < 1024)
+    throw config_error("api.body_limit: expected at least 1K, got '" + v["api.body_limit"] + "'");
+  out.api_max_wait = std::chrono::duration_cast<std::chrono::seconds>(
+    parse_duration("api.max_wait", v["api.max_wait"]));
+  if (out.api_max_wait.count() < 1)
+    throw config_error("api.max_wait: expected at least 1s, got '" + v["api.max_wait"] + "'");
+  out.api_page_max = parse_int("api.page_max", v["api.page_max"], 1, 100000);
+  out.admin_token_file = v["api.admin_token_file"];
   auto secs = [&](const char* k) {
     return std::chrono::duration_cast<std::chrono::seconds>(parse_duration(k, v[k]));
   };
@@ -281,6 +303,7 @@ options load_options(const std::vector<std::string>& args) {
     parse_int("dispatcher.max_unfinished_per_workspace", v["dispatcher.max_unfinished_per_workspace"],
               1, 100000000);
   out.max_args_bytes = parse_size("dispatcher.max_args_size", v["dispatcher.max_args_size"]);
+  out.prefetch = parse_int("dispatcher.prefetch", v["dispatcher.prefetch"], 0, 64);
   out.worker_slots = parse_int("worker.slots", v["worker.slots"], 0, 1024);
   out.worker_tags = parse_list("worker.tags", v["worker.tags"]);
   if (out.worker_slots > 0 && out.worker_tags.empty())

@@ -39,6 +39,15 @@ struct options {
   int retention_days = 30;
   int partitions_ahead_days = 7;
 
+  // [api]
+  std::string api_bind = "127.0.0.1";
+  int api_port = 8000;                  // 0: any free port; -1: no HTTP API
+  int api_io_threads = 2;
+  uint64_t api_body_limit = 4 << 20;
+  std::chrono::seconds api_max_wait{60};
+  int api_page_max = 1000;
+  std::string admin_token_file = "var/admin-token"; // "" = not written
+
   // [dispatcher]
   std::chrono::milliseconds lease{30000};
   int restart_limit = 3;
@@ -46,6 +55,7 @@ struct options {
   std::chrono::seconds max_timeout{86400};
   int max_unfinished_per_workspace = 100000;
   uint64_t max_args_bytes = 1 << 20;
+  int prefetch = 1;
 
   // [worker]
   int worker_slots = 4;                 // 0: no worker in this process

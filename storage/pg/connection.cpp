@@ -224,6 +224,14 @@ connection::connection(const connect_options& opts) {
     throw error(e.what(), e.sqlstate(), true);
   }
   PQsetNoticeProcessor(conn_, ignore_notices, nullptr);
+  // Timestamps travel as text: one time zone for every session, so the API
+  // can render them as RFC 3339 UTC.
+  try {
+    exec("SET TimeZone = 'UTC'");
+  } catch (...) {
+    close();
+    throw;
+  }
 }
 
 connection& connection::operator=(connection&& other) noexcept {

@@ -31,6 +31,7 @@ job_tree::job_tree(job_tree_options opts)
   w.slot.renew_every = opts.lease / 3;
   w.slot.launcher = launcher_;
   rc.worker = w;
+  rc.extra = opts.extra;
   root_ = actors::spawn_root(sys_, reg_, rc);
   // Wait until every slot registered with the dispatcher.
   caf::scoped_actor self{sys_, true};

@@ -31,6 +31,8 @@ struct job_tree_options {
   /// The database to use; a fresh one when null. Share one to restart the
   /// tree on the same data.
   std::shared_ptr<scratch_database> db;
+  /// Children started after the worker node (the api).
+  std::vector<actors::child_spec> extra;
 };
 
 class job_tree {

@@ -65,6 +65,14 @@ TEST(Options, TheShippedFileListsEveryKeyWithItsDefault) {
   EXPECT_EQ(shipped.max_timeout, defaults.max_timeout);
   EXPECT_EQ(shipped.max_unfinished_per_workspace, defaults.max_unfinished_per_workspace);
   EXPECT_EQ(shipped.max_args_bytes, defaults.max_args_bytes);
+  EXPECT_EQ(shipped.prefetch, defaults.prefetch);
+  EXPECT_EQ(shipped.api_bind, defaults.api_bind);
+  EXPECT_EQ(shipped.api_port, defaults.api_port);
+  EXPECT_EQ(shipped.api_io_threads, defaults.api_io_threads);
+  EXPECT_EQ(shipped.api_body_limit, defaults.api_body_limit);
+  EXPECT_EQ(shipped.api_max_wait, defaults.api_max_wait);
+  EXPECT_EQ(shipped.api_page_max, defaults.api_page_max);
+  EXPECT_EQ(shipped.admin_token_file, defaults.admin_token_file);
   EXPECT_EQ(shipped.worker_slots, defaults.worker_slots);
   EXPECT_EQ(shipped.worker_tags, defaults.worker_tags);
   EXPECT_EQ(shipped.kill_grace, defaults.kill_grace);
@@ -88,7 +96,7 @@ TEST(Options, TheShippedFileListsEveryKeyWithItsDefault) {
   while (std::getline(in, line))
     if (!line.empty() && line[0] != '#' && line[0] != '[' && line.find('=') != std::string::npos)
       ++assignments;
-  EXPECT_EQ(assignments, 36);
+  EXPECT_EQ(assignments, 44);
 }
 
 TEST(Options, FlagsOverrideTheFileAndTheEnvironmentOverridesTheFile) {
