@@ -14,8 +14,8 @@ packages=(
   postgresql-15 postgresql-client-15
   # sandbox and runtimes
   bubblewrap util-linux python3 procps
-  # load generator for the HTTP benchmarks
-  wrk
+  # the HTTP benchmark (tests/bench/http_bench.sh): load generator, client
+  wrk curl
 )
 
 missing=()

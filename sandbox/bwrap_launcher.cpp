@@ -69,8 +69,8 @@ std::string dir_of_self() {
 }
 
 /// The configured helper, else the first of: next to the running
-/// executable, <dir>/bin, <dir>/../bin (the millrace binary lives in
-/// build/*/api/, the helper in build/*/bin/), and the build tree's bin/
+/// executable, <dir>/bin, <dir>/../bin (both live in build/*/bin/ of a
+/// build tree), and the build tree's bin/
 /// baked in at compile time (tests, and running from the build tree).
 std::string find_helper(const launcher_config& cfg) {
   if (!cfg.exec_helper.empty()) {

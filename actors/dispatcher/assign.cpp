@@ -1,6 +1,8 @@
 // Slots and attempts: registration, idle slots, pushing runnable jobs to
 // them, completions, lease renewals and expiry, lost attempts.
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "actors/dispatcher/dispatcher_state.hpp"
@@ -9,11 +11,6 @@
 namespace millrace::actors {
 
 namespace {
-
-int32_t lease_ms(dispatcher_ptr self) {
-  return static_cast<int32_t>(
-    std::chrono::duration_cast<std::chrono::milliseconds>(self->state.cfg.lease).count());
-}
 
 bool network_for(dispatcher_ptr self, const std::string& tag) {
   for (auto& t : self->state.cfg.network_tags)
@@ -234,7 +231,7 @@ void register_slot(dispatcher_ptr self, worker_slot_actor h, slot_info info) {
   }
   self->monitor(h);
   st.slot_by_addr[h.address()] = name;
-  st.slots[name] = slot_entry{h, std::move(info), false, {}};
+  st.slots[name] = slot_entry{h, std::move(info), false, {}, {}};
   ++st.stats.slots;
 }
 
@@ -246,6 +243,41 @@ void slot_ready(dispatcher_ptr self, const std::string& name) {
   s->second.idle = false; // feed() records it as idle if there is no work
   feed(self, s->second);
 }
+
+void advance_slot(dispatcher_ptr self, slot_entry& slot) {
+  if (slot.ahead.empty()) {
+    slot_ready(self, slot.info.name);
+    return;
+  }
+  // Its next job is already there (prefetch): keep the pipe full.
+  slot.job = slot.ahead.front();
+  slot.ahead.pop_front();
+  top_up(self, slot);
+}
+
+namespace {
+
+// Stops the attempt of `e` on its slot, if the slot still runs it, and gives
+// the slot its next job.
+void release_slot(dispatcher_ptr self, job_entry& e) {
+  auto& st = self->state;
+  auto sl = st.slots.find(e.slot);
+  if (sl != st.slots.end()) {
+    auto& slot = sl->second;
+    if (slot.job == e.spec.id) {
+      self->send(slot.handle, abort_atom_v, e.spec.id, e.attempt);
+      advance_slot(self, slot);
+    } else if (auto a = std::find(slot.ahead.begin(), slot.ahead.end(), e.spec.id);
+               a != slot.ahead.end()) {
+      self->send(slot.handle, abort_atom_v, e.spec.id, e.attempt);
+      slot.ahead.erase(a);
+    }
+  }
+  e.slot.clear();
+  e.owner.clear();
+}
+
+} // namespace
 
 void slot_down(dispatcher_ptr self, const caf::actor_addr& who, const caf::error& reason) {
   auto& st = self->state;
@@ -290,12 +322,14 @@ void lose_attempt(dispatcher_ptr self, job_entry& e, const std::string& reason, 
                   + std::to_string(st.cfg.restart_limit) + "); last: " + reason + "\"}";
     auto w = e.unclaimed_run ? complete_unclaimed_write(e, job_status::failure, result)
                              : complete_write(e, job_status::failure, result);
+    release_slot(self, e);
     e.st = job_entry::state::settling;
     write(self, std::move(w), [self, id, attempt, result](storage::op_result& r) {
       auto& s = self->state;
       if (!r.ok() || r.rows.empty()) {
         s.log->warn("failing poisoned job {} attempt {} was not recorded: {}", id, attempt,
                     r.ok() ? std::string("fenced") : r.message);
+        reconcile(self, id, attempt);
         return;
       }
       ++s.stats.poisoned;
@@ -317,13 +351,7 @@ void lose_attempt(dispatcher_ptr self, job_entry& e, const std::string& reason, 
           }
           ++s.stats.requeued;
           job.restarts = std::atoi(r.rows.rows[0][0].text.c_str());
-          auto sl = s.slots.find(job.slot);
-          if (sl != s.slots.end() && sl->second.job == id) {
-            self->send(sl->second.handle, abort_atom_v, id, attempt);
-            slot_ready(self, job.slot);
-          }
-          job.slot.clear();
-          job.owner.clear();
+          release_slot(self, job);
           job.claimed = false;
           s.log->info("job {} attempt {} requeued: {}", id, attempt, reason);
           make_runnable(self, job);
@@ -340,16 +368,8 @@ void job_done(dispatcher_ptr self, job_outcome outcome) {
   // between two jobs on a slot does not include a commit.
   if (current) {
     auto slot = j->second.slot;
-    if (auto sl = st.slots.find(slot); sl != st.slots.end() && sl->second.job == outcome.job_id) {
-      if (sl->second.ahead.empty()) {
-        slot_ready(self, slot);
-      } else {
-        // Its next job is already there (prefetch): keep the pipe full.
-        sl->second.job = sl->second.ahead.front();
-        sl->second.ahead.pop_front();
-        top_up(self, sl->second);
-      }
-    }
+    if (auto sl = st.slots.find(slot); sl != st.slots.end() && sl->second.job == outcome.job_id)
+      advance_slot(self, sl->second);
   }
   if (!current) {
     ++st.stats.fenced;
@@ -375,17 +395,13 @@ void job_done(dispatcher_ptr self, job_outcome outcome) {
             ++s.stats.fenced;
             s.log->warn("completion of job {} attempt {} was fenced (the attempt lost the job)",
                         id, attempt);
-            return;
+          } else {
+            s.log->error("completion of job {} attempt {} was not recorded: {}", id, attempt,
+                         r.message);
           }
-          s.log->error("completion of job {} attempt {} was not recorded: {}", id, attempt,
-                       r.message);
-          // The attempt is over but its end is not durable: give it back, so
-          // it runs again (at least once) instead of hanging.
-          auto j2 = s.jobs.find(id);
-          if (j2 != s.jobs.end() && j2->second.attempt == attempt) {
-            j2->second.st = job_entry::state::running;
-            lose_attempt(self, j2->second, "its completion could not be recorded", false);
-          }
+          // Fenced, failed, or committed with the answer lost: the database
+          // says which, and the job is finished or run again accordingly.
+          reconcile(self, id, attempt);
         });
   // Until the completion commits the job stays in memory, settling, with no
   // slot: a second completion or a cancel finds it, a dispatch does not.
@@ -409,67 +425,6 @@ void finish(dispatcher_ptr self, const std::string& job_id, const std::string& s
                                                             && u->second > 0)
     --u->second;
   st.jobs.erase(j);
-}
-
-void renew(dispatcher_ptr self, const std::string& job_id, int32_t attempt) {
-  auto& st = self->state;
-  auto j = st.jobs.find(job_id);
-  if (j == st.jobs.end() || j->second.attempt != attempt || j->second.st != job_entry::state::running)
-    return;
-  auto& e = j->second;
-  if (!e.claimed)
-    return; // the claim itself sets the first deadline
-  write(self, renew_write(e, lease_ms(self)), [self, job_id, attempt](storage::op_result& r) {
-    auto& s = self->state;
-    auto j2 = s.jobs.find(job_id);
-    if (j2 == s.jobs.end() || j2->second.attempt != attempt)
-      return;
-    auto& job = j2->second;
-    if (r.ok() && !r.rows.empty()) {
-      job.renewed = self->clock().now();
-      return;
-    }
-    if (r.ok()) {
-      // Fenced: this attempt no longer owns the job. Stop its process.
-      ++s.stats.fenced;
-      if (auto sl = s.slots.find(job.slot); sl != s.slots.end())
-        self->send(sl->second.handle, abort_atom_v, job_id, attempt);
-    }
-  });
-}
-
-void arm_lease_sweep(dispatcher_ptr self) {
-  auto& st = self->state;
-  if (st.lease_sweep_armed)
-    return;
-  st.lease_sweep_armed = true;
-  self->delayed_send(self, st.cfg.lease / 4, expire_atom_v, std::string{}, int32_t{0});
-}
-
-void expire(dispatcher_ptr self, const std::string&, int32_t) {
-  auto& st = self->state;
-  st.lease_sweep_armed = false;
-  auto now = self->clock().now();
-  std::vector<std::string> expired;
-  bool running = false;
-  for (auto& [name, slot] : st.slots) {
-    if (slot.job.empty())
-      continue;
-    auto j = st.jobs.find(slot.job);
-    if (j == st.jobs.end() || j->second.st != job_entry::state::running || j->second.slot != name
-        || j->second.unclaimed_run)
-      continue;
-    running = true;
-    if (now - j->second.renewed >= st.cfg.lease)
-      expired.push_back(slot.job);
-  }
-  // No renewal for a whole lease: the slot is hung. The database decides,
-  // on its own clock, whether the lease really expired.
-  for (auto& id : expired)
-    if (auto j = st.jobs.find(id); j != st.jobs.end())
-      lose_attempt(self, j->second, "its lease expired (no renewal from its worker slot)", true);
-  if (running)
-    arm_lease_sweep(self);
 }
 
 void fire_due(dispatcher_ptr self, uint64_t token) {

@@ -2,43 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
-#include "actors/dispatcher/dispatcher_state.hpp"
+#include "actors/dispatcher/read_status.hpp"
 #include "actors/protocol/errors.hpp"
 #include "actors/protocol/paths.hpp"
 #include "actors/system/registry.hpp"
 
 namespace millrace::actors {
 
-namespace {
-
-// Looks a job up in the database, for jobs the dispatcher no longer holds.
-template <class F, class G>
-void read_status(dispatcher_ptr self, const std::string& job_id, F found, G missing) {
-  auto reader = self->state.reg->resolve_as<storage_reader_actor>(paths::storage_reader);
-  if (!reader) {
-    missing(caf::make_error(storage::storage_errc::unavailable,
-                            std::string("the storage reader is not running")));
-    return;
-  }
-  self->request(reader, std::chrono::seconds{30}, read_atom_v,
-                storage::read_request{"job_status", {job_id}})
-    .then(
-      [job_id, found, missing](storage::result_set& rs) mutable {
-        if (rs.empty())
-          missing(caf::make_error(dispatch_errc::not_found, "no job " + job_id));
-        else
-          found(rs);
-      },
-      [missing](caf::error& err) mutable { missing(err); });
-}
-
-std::string cell(const storage::result_set& rs, const char* col) {
-  auto c = rs.column(col);
-  return c < 0 || rs.rows[0][static_cast<size_t>(c)].null ? std::string{}
-                                                            : rs.rows[0][static_cast<size_t>(c)].text;
-}
-
-} // namespace
 
 caf::result<cancel_reply> cancel(dispatcher_ptr self, const std::string& job_id,
                                  const std::string& by, const std::string& reason) {
@@ -49,7 +19,7 @@ caf::result<cancel_reply> cancel(dispatcher_ptr self, const std::string& job_id,
     read_status(
       self, job_id,
       [rp, job_id](storage::result_set& rs) mutable {
-        auto state = cell(rs, "state");
+        auto state = status_cell(rs, "state");
         if (state == "queued" || state == "running")
           rp.deliver(caf::make_error(dispatch_errc::not_found,
                                      "job " + job_id + " is " + state
@@ -62,7 +32,10 @@ caf::result<cancel_reply> cancel(dispatcher_ptr self, const std::string& job_id,
     return rp;
   }
   auto& e = j->second;
-  if (e.st == job_entry::state::settling) {
+  // A job without a process is over within microseconds of reaching its
+  // slot, and nothing of it is in the database to mark: it finishes.
+  if (e.st == job_entry::state::settling
+      || (e.st == job_entry::state::running && e.unclaimed_run)) {
     rp.deliver(cancel_reply{job_id, "finishing"});
     return rp;
   }
@@ -121,7 +94,7 @@ caf::result<job_result> wait_for(dispatcher_ptr self, const std::string& job_id)
   read_status(
     self, job_id,
     [self, rp, job_id](storage::result_set& rs) mutable {
-      auto state = cell(rs, "state");
+      auto state = status_cell(rs, "state");
       if (state == "queued" || state == "running") {
         // Submitted but not admitted yet (its commit is in flight): retry
         // once it is, by waiting on the entry if it appeared meanwhile.
@@ -135,8 +108,8 @@ caf::result<job_result> wait_for(dispatcher_ptr self, const std::string& job_id)
                                      + " but not held by this dispatcher"));
         return;
       }
-      auto attempt = cell(rs, "attempt");
-      rp.deliver(job_result{job_id, state, cell(rs, "result").empty() ? "null" : cell(rs, "result"),
+      auto attempt = status_cell(rs, "attempt");
+      rp.deliver(job_result{job_id, state, status_cell(rs, "result").empty() ? "null" : status_cell(rs, "result"),
                             attempt.empty() ? 0 : std::atoi(attempt.c_str()), 0});
     },
     [rp](caf::error err) mutable { rp.deliver(err); });

@@ -47,8 +47,9 @@ struct dispatcher_config {
   bool recover = true;
 };
 
-/// Spawns the dispatcher. `node_id` names this incarnation in lease owners
-/// ("<node_id>/<slot>"), so a claim never matches one made before a restart.
+/// Spawns the dispatcher. Each incarnation draws a node id of its own for
+/// its lease owners ("<node_id>/<slot>"), so a claim never matches one made
+/// before a restart.
 caf::actor spawn_dispatcher(caf::actor_system& sys, dispatcher_config cfg,
                             std::shared_ptr<registry> reg, const std::string& path);
 

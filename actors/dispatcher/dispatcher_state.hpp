@@ -122,6 +122,11 @@ void slot_down(dispatcher_ptr self, const caf::actor_addr& who, const caf::error
 /// Runs queued jobs on idle slots until one of them runs out.
 void dispatch(dispatcher_ptr self);
 void job_done(dispatcher_ptr self, job_outcome outcome);
+/// Moves `slot` to its next job: the one it holds ahead, or a new one.
+void advance_slot(dispatcher_ptr self, slot_entry& slot);
+
+// lease.cpp
+int32_t lease_ms(dispatcher_ptr self);
 void renew(dispatcher_ptr self, const std::string& job_id, int32_t attempt);
 /// The lease sweep (`expire` with an empty id): every lease/4 while attempts
 /// run, each attempt without a renewal for a whole lease is given back (if
@@ -129,6 +134,12 @@ void renew(dispatcher_ptr self, const std::string& job_id, int32_t attempt);
 /// timers cost a clock-thread round trip each.
 void expire(dispatcher_ptr self, const std::string& job_id, int32_t attempt);
 void arm_lease_sweep(dispatcher_ptr self);
+/// After a write about attempt `attempt` of `job_id` was fenced, failed or
+/// lost its answer: reads the job's state and brings memory in line with
+/// it (finished, runnable again, or still running until its lease ends).
+void reconcile(dispatcher_ptr self, const std::string& job_id, int32_t attempt);
+
+// assign.cpp
 void fire_due(dispatcher_ptr self, uint64_t token);
 /// Adds one dispatch latency (runnable -> handed to a slot) to the stats.
 void record_dispatch(dispatcher_stats& s, caf::timespan latency);

@@ -251,6 +251,14 @@ caf::result<submit_reply> submit(dispatcher_ptr self, job_spec spec,
               return;
             }
             auto& row = rs.rows[0];
+            if (row[rs.column("by_key")].text != "t") {
+              // The id alone matched: a job id given twice, or one that a
+              // job of another workspace has. Never answer with that job.
+              rp.deliver(caf::make_error(dispatch_errc::id_taken,
+                                         "job id " + row[rs.column("id")].text
+                                           + " is already taken; omit job_id to get a new one"));
+              return;
+            }
             auto prior_hash = row[rs.column("request_hash")];
             if (!hash.empty() && !prior_hash.null && prior_hash.text != hash) {
               rp.deliver(caf::make_error(

@@ -22,6 +22,8 @@ enum class dispatch_errc : uint8_t {
   shutting_down = 5,
   /// Indicates an Idempotency-Key reused with a different request.
   idempotency_conflict = 6,
+  /// Indicates a job id given by the client that another job already has.
+  id_taken = 7,
 };
 
 /// @relates dispatch_errc

@@ -24,6 +24,7 @@ std::string to_string(dispatch_errc x) {
     case dispatch_errc::overloaded: return "overloaded";
     case dispatch_errc::shutting_down: return "shutting_down";
     case dispatch_errc::idempotency_conflict: return "idempotency_conflict";
+    case dispatch_errc::id_taken: return "id_taken";
   }
   return "dispatch_errc(" + std::to_string(static_cast<int>(x)) + ")";
 }

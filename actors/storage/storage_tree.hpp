@@ -58,7 +58,8 @@ struct storage_tree_config {
 /// writer, the reader pool and maintenance.
 child_spec storage_tree_spec(storage_tree_config cfg);
 
-/// Spawns the writer actor on its own thread (detached). Exposed for tests
+/// Spawns the writer actor (a scheduled actor that owns the writer threads,
+/// which make every libpq call). Exposed for tests
 /// and benchmarks.
 caf::actor spawn_storage_writer(caf::actor_system& sys, writer_actor_config cfg,
                                 const std::string& path);

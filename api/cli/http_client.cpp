@@ -54,7 +54,9 @@ api_endpoint find_endpoint(std::vector<std::string>& args, const options& opts) 
   if (token.empty())
     if (auto* e = std::getenv("MILLRACE_TOKEN"))
       token = e;
-  if (token.empty() && !opts.admin_token_file.empty()) {
+  // The admin token file belongs to the local server of this config: it is
+  // never sent to a server named by --url or MILLRACE_URL.
+  if (token.empty() && url.empty() && !opts.admin_token_file.empty()) {
     std::ifstream in{opts.admin_token_file};
     std::getline(in, token);
   }
@@ -107,7 +109,9 @@ http_reply http_call(const api_endpoint& ep, const std::string& method, const st
 
 bool server_answers(const api_endpoint& ep, std::chrono::milliseconds timeout) {
   try {
-    return http_call(ep, "GET", "/api/version", {}, timeout).status == 200;
+    auto probe = ep;
+    probe.token.clear(); // whoever listens there gets no credentials
+    return http_call(probe, "GET", "/api/version", {}, timeout).status == 200;
   } catch (const http_error&) {
     return false;
   }

@@ -51,7 +51,7 @@ int usage(const std::string& who, const std::string& msg, const char* text) {
 
 const char* script_usage =
   "usage: millrace script push FILE --path PATH [--summary TEXT]\n"
-  "       millrace script run PATH [--arg name=value]... [--wait] [--tag T] [--timeout S]\n"
+  "       millrace script run PATH [--arg name=value]... [--wait] [--tag T] [--timeout S] [--priority N]\n"
   "  common: [--url http://HOST:PORT] [--token TOKEN] [--workspace W] [--config FILE]\n";
 
 const char* job_usage =

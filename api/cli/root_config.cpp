@@ -18,6 +18,9 @@ service_config service_config_of(const options& opts) {
   sc.max_wait = opts.api_max_wait;
   sc.page_max = opts.api_page_max;
   sc.page_default = std::min(100, opts.api_page_max);
+  if (opts.worker_slots > 0)
+    sc.served_tags = opts.worker_tags;
+  sc.network_tags = opts.network_tags;
   return sc;
 }
 

@@ -103,12 +103,14 @@ run_args parse_run_args(const std::vector<std::string>& argv) {
   return out;
 }
 
-// Prints a job's log as it arrives.
-actors::job_watcher_actor::behavior_type log_printer(actors::job_watcher_actor::pointer) {
+// Prints a job's log to `out` as it arrives (an argument CAF 0.17.6 also
+// needs: it mishandles actor functions with none, see actors/README.md).
+actors::job_watcher_actor::behavior_type log_printer(actors::job_watcher_actor::pointer,
+                                                     std::FILE* out) {
   return {
-    [](actors::log_atom, actors::log_chunk& c) {
-      std::fwrite(c.text.data(), 1, c.text.size(), stderr);
-      std::fflush(stderr);
+    [out](actors::log_atom, actors::log_chunk& c) {
+      std::fwrite(c.text.data(), 1, c.text.size(), out);
+      std::fflush(out);
     },
   };
 }
@@ -241,7 +243,7 @@ int cmd_run(const std::vector<std::string>& argv) {
       spec.priority = ra.priority;
       spec.script_path = ra.file;
       spec.created_by = "cli";
-      auto printer = sys.spawn(log_printer);
+      auto printer = sys.spawn(log_printer, stderr);
       std::string job_id;
       self->request(disp, std::chrono::seconds{60}, actors::submit_atom_v, spec, printer)
         .receive([&](actors::submit_reply& r) { job_id = r.job_id; },

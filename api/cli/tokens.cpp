@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <cstring>
@@ -118,6 +120,13 @@ int cmd_token(const std::vector<std::string>& args) {
   if (args.empty())
     return usage_error("expected create, list or revoke");
   auto verb = args[0];
+  if (verb == "--help" || verb == "-h" || verb == "help") {
+    usage_error("usage");
+    return 0;
+  }
+  // Checked before anything starts a database.
+  if (verb != "create" && verb != "list" && verb != "revoke")
+    return usage_error("unknown subcommand '" + verb + "'");
   std::string workspace, label, id;
   long long expires = 0;
   std::vector<std::string> rest;
@@ -133,8 +142,17 @@ int cmd_token(const std::vector<std::string>& args) {
         workspace = value("--workspace");
       else if (a == "--label")
         label = value("--label");
-      else if (a == "--expires-in")
-        expires = std::stoll(value("--expires-in"));
+      else if (a == "--expires-in") {
+        auto v = value("--expires-in");
+        char* end = nullptr;
+        errno = 0;
+        expires = std::strtoll(v.c_str(), &end, 10);
+        if (v.empty() || *end != '\0' || errno != 0 || expires <= 0)
+          return usage_error("--expires-in: expected a positive number of seconds, got '" + v + "'");
+      } else if (a == "--help" || a == "-h") {
+        usage_error("usage");
+        return 0;
+      }
       else if (a.rfind("--", 0) == 0)
         rest.push_back(a);
       else if (id.empty())
@@ -144,6 +162,13 @@ int cmd_token(const std::vector<std::string>& args) {
     } catch (const std::exception& e) {
       return usage_error(e.what());
     }
+  }
+  if (verb == "revoke") {
+    std::string norm;
+    if (!actors::normalize_uuid(id, norm))
+      return usage_error("revoke needs a token id (a UUID; see `millrace token list`)");
+  } else if (!id.empty()) {
+    return usage_error("unexpected argument '" + id + "'");
   }
   options opts;
   try {

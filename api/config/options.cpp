@@ -342,8 +342,7 @@ std::string options_help() {
   for (auto& k : keys) {
     std::string flag = std::string("--") + k.key + "=V";
     out << "  " << flag;
-    for (size_t i = flag.size(); i < 35; ++i)
-      out << ' ';
+    out << (flag.size() < 35 ? std::string(35 - flag.size(), ' ') : std::string("\n") + std::string(37, ' '));
     out << k.help;
     if (*k.fallback)
       out << " [" << k.fallback << "]";

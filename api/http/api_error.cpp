@@ -13,6 +13,9 @@ const std::vector<error_code_info>& error_codes() {
     {errc::bad_json, 400, "request body is not a strict JSON object"},
     {errc::invalid_field, 400, "a body field is missing, of the wrong type or out of range"},
     {errc::invalid_path, 400, "path is not valid UTF-8, has NUL, dot segments or an encoded '/'"},
+    {"invalid_input", 400, "a value the database refused (the message says which)"},
+    {"invalid_script", 400, "the script does not parse or has no main"},
+    {"invalid_cursor", 400, "a list cursor that this server did not issue for this query"},
     {errc::unauthorized, 401, "no valid credentials"},
     {errc::forbidden, 403, "credentials valid, action not allowed"},
     {errc::not_found, 404, "no such route or object"},
@@ -23,11 +26,16 @@ const std::vector<error_code_info>& error_codes() {
     {errc::uri_too_long, 414, "request target over the limit"},
     {errc::unsupported_media_type, 415, "body is not application/json"},
     {errc::unprocessable, 422, "well-formed but semantically invalid"},
+    {"idempotency_conflict", 422, "an Idempotency-Key reused with a different request"},
     {errc::rate_limited, 429, "too many requests (see Retry-After)"},
+    {errc::overloaded, 429, "the workspace has too many unfinished jobs (see Retry-After)"},
     {errc::headers_too_large, 431, "header section too large or too many fields"},
     {errc::internal, 500, "a bug; logged"},
-    {errc::overloaded, 503, "too busy; retry later"},
+    {"job_failure", 500, "run_wait_result: the job failed (its error is in the body)"},
+    {"job_canceled", 500, "run_wait_result: the job was canceled"},
+    {"job_timed_out", 500, "run_wait_result: the job ran past its timeout"},
     {errc::unavailable, 503, "shutting down, or the handler did not answer in time"},
+    {"wait_timeout", 504, "run_wait_result: the job did not finish within api.max_wait (it goes on)"},
   };
   return table;
 }

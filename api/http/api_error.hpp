@@ -41,7 +41,7 @@ inline constexpr std::string_view unprocessable = "unprocessable";     // 422
 inline constexpr std::string_view rate_limited = "rate_limited";       // 429
 inline constexpr std::string_view headers_too_large = "headers_too_large"; // 431
 inline constexpr std::string_view internal = "internal";               // 500
-inline constexpr std::string_view overloaded = "overloaded";           // 503
+inline constexpr std::string_view overloaded = "overloaded";           // 429
 inline constexpr std::string_view unavailable = "unavailable";         // 503
 } // namespace errc
 

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "actors/supervision/supervisor.hpp"
 
@@ -26,6 +27,12 @@ struct service_config {
   /// Page size of list routes when none is asked for, and the largest one.
   int page_default = 100;
   int page_max = 1000;
+  /// Tags a job may ask for (worker.tags): a tag no slot serves would leave
+  /// the job queued forever. Empty: any tag.
+  std::vector<std::string> served_tags;
+  /// Tags whose jobs get the network (sandbox.network_tags): admin tokens
+  /// only.
+  std::vector<std::string> network_tags;
   /// Called once the server listens, with the bound port (tests, start-up
   /// messages). May be empty.
   std::function<void(uint16_t)> on_listening;

@@ -61,6 +61,7 @@ struct api_state {
   std::unique_ptr<http_bridge> http;
   std::unordered_map<std::string, token_entry> tokens;          // digest -> entry
   std::unordered_map<std::string, script_entry> scripts;        // ws '\n' path -> entry
+  std::size_t scripts_bytes = 0; // content and schema bytes held by `scripts`
   std::unordered_map<std::string, std::vector<call_ptr>> token_waiters; // digest -> calls
   std::set<std::string> workspaces;                             // known to exist
   std::string cursor_key;                                       // signs page cursors

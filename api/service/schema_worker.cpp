@@ -7,8 +7,11 @@ namespace millrace::api {
 
 namespace {
 
-// Replies (schema, "") or ("", error message for the user).
-caf::behavior schema_actor(caf::event_based_actor*) {
+// Replies (schema, "") or ("", error message for the user). `name` is only
+// there because CAF 0.17.6 mishandles actor functions without arguments
+// (actors/README.md).
+caf::behavior schema_actor(caf::event_based_actor*, const std::string& name) {
+  (void)name;
   return {
     [](const std::string& language, const std::string& code) -> caf::message {
       auto* rt = runtime::find_runtime(language);
@@ -31,7 +34,7 @@ void infer_schema(api_ptr self, const std::string& language, const std::string& 
                   std::function<void(std::string, std::string)> done) {
   auto& st = self->state;
   if (!st.schema_worker)
-    st.schema_worker = self->spawn<caf::detached + caf::linked>(schema_actor);
+    st.schema_worker = self->spawn<caf::detached + caf::linked>(schema_actor, std::string{"schema"});
   self->request(st.schema_worker, std::chrono::seconds{60}, language, code)
     .then([done](std::string& schema, std::string& error) { done(std::move(schema), std::move(error)); },
           [done](caf::error& err) { done({}, "schema inference did not finish: " + caf::to_string(err)); });

@@ -76,6 +76,9 @@ void fail(const call_ptr& c, const caf::error& err) {
       case actors::dispatch_errc::idempotency_conflict:
         fail(c, 422, "idempotency_conflict", msg);
         return;
+      case actors::dispatch_errc::id_taken:
+        fail(c, 409, "conflict", msg, "/job_id");
+        return;
       default:
         break;
     }

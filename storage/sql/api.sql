@@ -184,9 +184,12 @@ LIMIT $10::integer
 -- A workspace's finished jobs, last finished first. Params: workspace_id,
 -- status (NULL: any; 'failed': every status but success), script_path,
 -- path_start, tag, completed_after, completed_before, cursor_completed_at,
--- cursor_id, limit.
+-- cursor_id, limit. A result over 16 KiB (as text) is left out of the page
+-- (result_omitted): a page stays small whatever the jobs returned.
 SELECT c.job_id AS id, c.kind, c.script_path, c.tag, c.created_by, c.status, c.attempt,
-       c.created_at, c.started_at, c.completed_at, c.duration_ms, c.result
+       c.created_at, c.started_at, c.completed_at, c.duration_ms,
+       CASE WHEN octet_length(c.result::text) <= 16384 THEN c.result END AS result,
+       octet_length(c.result::text) > 16384 AS result_omitted
 FROM job_completed c
 WHERE c.workspace_id = $1
   AND ($2::text IS NULL OR ($2 = 'failed' AND c.status <> 'success') OR c.status = $2)

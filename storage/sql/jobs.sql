@@ -61,10 +61,13 @@ SELECT id, created_at, COALESCE(scheduled_for, created_at) AS scheduled_for FROM
 -- name: find_job_by_key
 -- The job an id or an idempotency key already names (after enqueue_job
 -- inserted nothing). Params: id, workspace_id, idempotency_key.
-SELECT id, created_at, COALESCE(scheduled_for, created_at) AS scheduled_for, request_hash
+-- by_key tells a match of the key from a match of the id alone.
+SELECT id, created_at, COALESCE(scheduled_for, created_at) AS scheduled_for, request_hash,
+       ($3::text IS NOT NULL AND workspace_id = $2 AND idempotency_key = $3) AS by_key
 FROM job
 WHERE id = $1::uuid
    OR ($3::text IS NOT NULL AND workspace_id = $2 AND idempotency_key = $3)
+ORDER BY by_key DESC
 LIMIT 1
 
 -- name: get_job

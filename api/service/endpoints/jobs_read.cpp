@@ -251,8 +251,11 @@ void list_common(api_ptr self, const call_ptr& c, bool completed) {
              j.column("completed_at", col(rs, row, "completed_at"), as::timestamp);
              j.column("duration_ms", col(rs, row, "duration_ms"), as::number);
              j.column("attempt", col(rs, row, "attempt"), as::number);
-             if (completed)
+             if (completed) {
                j.column("result", col(rs, row, "result"), as::json);
+               if (col(rs, row, "result_omitted").text == "t")
+                 j.field("result_omitted", true); // too large for a list: use get_result
+             }
              j.end_object();
            }
            j.end_array();

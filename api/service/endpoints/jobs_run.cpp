@@ -8,10 +8,13 @@
 // the same key answers the first job; the same key with another request is a
 // 422, never a second job.
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 
 #include "actors/protocol/errors.hpp"
+#include "actors/protocol/types/uuid.hpp"
 #include "api/service/api_state.hpp"
 #include "api/service/crypto.hpp"
 #include "api/service/json_out.hpp"
@@ -29,12 +32,15 @@ bool parse_int(const std::string& s, long long& out) {
   return *end == '\0';
 }
 
+// The end of year 9999 (what PostgreSQL's timestamptz and RFC 3339 share).
+constexpr int64_t max_time_ms = 253402300799999;
+
 // RFC 3339 ("2026-11-22T10:00:00Z", "...+01:00", fractions) or epoch ms.
 bool parse_time_ms(const std::string& s, int64_t& ms) {
   long long n = 0;
   if (parse_int(s, n)) {
     ms = n;
-    return n >= 0;
+    return n >= 0 && n <= max_time_ms;
   }
   std::tm tm{};
   const char* rest = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -58,8 +64,14 @@ bool parse_time_ms(const std::string& s, int64_t& ms) {
     ++rest;
   } else if (*rest == '+' || *rest == '-') {
     int sign = *rest == '-' ? -1 : 1;
-    int hh = 0, mm = 0;
-    if (std::sscanf(rest + 1, "%2d:%2d", &hh, &mm) != 2)
+    // Exactly "+hh:mm".
+    auto digit = [](char ch) { return ch >= '0' && ch <= '9'; };
+    if (std::strlen(rest) < 6 || !digit(rest[1]) || !digit(rest[2]) || rest[3] != ':'
+        || !digit(rest[4]) || !digit(rest[5]))
+      return false;
+    int hh = (rest[1] - '0') * 10 + (rest[2] - '0');
+    int mm = (rest[4] - '0') * 10 + (rest[5] - '0');
+    if (hh > 23 || mm > 59)
       return false;
     offset_s = sign * (hh * 3600 + mm * 60);
     rest += 6;
@@ -69,7 +81,7 @@ bool parse_time_ms(const std::string& s, int64_t& ms) {
   if (*rest != '\0')
     return false;
   ms = (static_cast<int64_t>(timegm(&tm)) - offset_s) * 1000 + frac_ms;
-  return ms >= 0;
+  return ms >= 0 && ms <= max_time_ms;
 }
 
 int64_t now_ms() {
@@ -80,7 +92,7 @@ int64_t now_ms() {
 
 // The options every run route takes; answers 400 and returns false on a bad
 // one. `args` is the job's args (JSON text).
-bool build_spec(const call_ptr& c, actors::job_spec& spec, std::string args) {
+bool build_spec(api_ptr self, const call_ptr& c, actors::job_spec& spec, std::string args) {
   spec.workspace = c->workspace();
   spec.created_by = c->who.name();
   spec.args = std::move(args);
@@ -90,8 +102,24 @@ bool build_spec(const call_ptr& c, actors::job_spec& spec, std::string args) {
     return false;
   };
   long long n = 0;
-  if (auto v = opt("tag"))
+  if (auto v = opt("tag")) {
+    auto& cfg = self->state.cfg;
+    auto listed = [&](const std::vector<std::string>& tags) {
+      return std::find(tags.begin(), tags.end(), *v) != tags.end();
+    };
+    if (!cfg.served_tags.empty() && !listed(cfg.served_tags)) {
+      std::string served;
+      for (auto& t : cfg.served_tags)
+        served += (served.empty() ? "" : ", ") + t;
+      return bad("tag", "no worker slot serves tag '" + *v + "' (served: " + served + ")");
+    }
+    if (listed(cfg.network_tags) && !c->who.admin()) {
+      fail(c, 403, "forbidden", "tag '" + *v + "' gives jobs the network; only admin tokens may use it",
+           "/tag");
+      return false;
+    }
     spec.tag = *v;
+  }
   if (auto v = opt("priority")) {
     if (!parse_int(*v, n) || n < -32768 || n > 32767)
       return bad("priority", "expected an integer in -32768..32767, got '" + *v + "'");
@@ -115,8 +143,12 @@ bool build_spec(const call_ptr& c, actors::job_spec& spec, std::string args) {
   }
   if (auto v = opt("job_id"))
     spec.id = *v; // the dispatcher checks it is a UUID
-  if (auto v = opt("parent_job"))
-    spec.parent_job = *v;
+  if (auto v = opt("parent_job")) {
+    std::string id;
+    if (!actors::normalize_uuid(*v, id))
+      return bad("parent_job", "expected a job id (UUID), got '" + v->substr(0, 64) + "'");
+    spec.parent_job = id;
+  }
   if (auto* key = c->req.header("idempotency-key")) {
     if (key->empty() || key->size() > 255)
       return bad("Idempotency-Key", "expected 1 to 255 characters");
@@ -242,7 +274,7 @@ void run_path(api_ptr self, const call_ptr& c, bool wait) {
     spec.script_hash = s.hash;
     spec.language = s.language;
     spec.code = s.content;
-    if (!build_spec(c, spec, args))
+    if (!build_spec(self, c, spec, args))
       return;
     submit(self, c, std::move(spec), wait);
   });
@@ -270,7 +302,7 @@ void run_hash(api_ptr self, const call_ptr& c, bool wait) {
          spec.script_hash = hash;
          spec.language = col(rs, row, "language").text;
          spec.code = col(rs, row, "content").text;
-         if (!build_spec(c, spec, args))
+         if (!build_spec(self, c, spec, args))
            return;
          submit(self, c, std::move(spec), wait);
        });
@@ -283,11 +315,30 @@ void run_preview(api_ptr self, const call_ptr& c, bool wait) {
     return;
   actors::job_spec spec;
   spec.kind = actors::job_kind::preview;
-  std::string path;
-  if (!get_string(c, body, "content", spec.code, true)
-      || !get_string(c, body, "language", spec.language, true)
+  // Windmill's Preview.kind: "code" (the default) runs `content`; "identity"
+  // answers its args as its result without a process (Windmill's identity
+  // step); "noop" (ours) succeeds with a null result.
+  std::string kind, path;
+  if (!get_string(c, body, "kind", kind, false))
+    return;
+  if (kind == "identity" || kind == "noop") {
+    spec.kind = kind == "identity" ? actors::job_kind::identity : actors::job_kind::noop;
+  } else if (!kind.empty() && kind != "code") {
+    fail(c, 400, "invalid_field",
+         "kind: expected \"code\", \"identity\" or \"noop\", got \"" + kind.substr(0, 64) + "\"",
+         "/kind");
+    return;
+  }
+  bool code = spec.kind == actors::job_kind::preview;
+  if (!get_string(c, body, "content", spec.code, code)
+      || !get_string(c, body, "language", spec.language, code)
       || !get_string(c, body, "path", path, false))
     return;
+  if (!code && (!spec.code.empty() || !spec.language.empty())) {
+    fail(c, 400, "invalid_field", "content and language go with kind \"code\" only",
+         spec.code.empty() ? "/language" : "/content");
+    return;
+  }
   if (!path.empty() && !valid_script_path(c, path, "/path"))
     return;
   spec.script_path = path;
@@ -303,7 +354,7 @@ void run_preview(api_ptr self, const call_ptr& c, bool wait) {
     a.Accept(w);
     args.assign(sb.GetString(), sb.GetSize());
   }
-  if (!build_spec(c, spec, std::move(args)))
+  if (!build_spec(self, c, spec, std::move(args)))
     return;
   submit(self, c, std::move(spec), wait);
 }
@@ -324,7 +375,7 @@ std::vector<endpoint> job_run_endpoints() {
     {"POST", "/api/w/{workspace}/jobs/run/h/{hash}", access::token, run_h,
      "Run a script version by hash; answers the job id"},
     {"POST", "/api/w/{workspace}/jobs/run/preview", access::token, run_preview_async,
-     "Run raw code ({content, language, args}); answers the job id"},
+     "Run raw code ({content, language, args}, or kind identity/noop); answers the job id"},
     {"POST", "/api/w/{workspace}/jobs/run_wait_result/p/{path*}", access::token, wait_p,
      "Run a script by path and answer its result"},
     {"GET", "/api/w/{workspace}/jobs/run_wait_result/p/{path*}", access::token, wait_p,

@@ -1,6 +1,7 @@
 // Scripts: create (a new version, the parameter schema inferred), get by path
 // or hash, exists, list, history, archive.
 
+#include <algorithm>
 #include <regex>
 
 #include <rapidjson/stringbuffer.h>
@@ -250,15 +251,28 @@ void resolve_script(api_ptr self, const call_ptr& c, const std::string& path,
       e.content = col(rs, row, "content").text;
       e.schema = col(rs, row, "schema").text;
     }
-    auto& cache = self->state.scripts;
-    if (cache.size() > 10000)
-      cache.clear();
-    answer(cache[key] = std::move(e));
+    auto& st = self->state;
+    // Bounded by count and by bytes (a script may be megabytes): past either
+    // bound the cache starts over, which drops expired entries too.
+    auto bytes = e.content.size() + e.schema.size() + key.size();
+    if (st.scripts.size() >= 10000 || st.scripts_bytes + bytes > (64u << 20)) {
+      st.scripts.clear();
+      st.scripts_bytes = 0;
+    }
+    auto& slot = st.scripts[key];
+    st.scripts_bytes -= std::min(st.scripts_bytes, slot.content.size() + slot.schema.size());
+    st.scripts_bytes += e.content.size() + e.schema.size();
+    slot = std::move(e);
+    answer(slot);
   });
 }
 
 void forget_script(api_ptr self, const std::string& ws, const std::string& path) {
-  self->state.scripts.erase(cache_key(ws, path));
+  auto& st = self->state;
+  if (auto i = st.scripts.find(cache_key(ws, path)); i != st.scripts.end()) {
+    st.scripts_bytes -= std::min(st.scripts_bytes, i->second.content.size() + i->second.schema.size());
+    st.scripts.erase(i);
+  }
 }
 
 std::vector<endpoint> script_endpoints() {

@@ -24,6 +24,8 @@ api_server::api_server(std::chrono::seconds max_wait) {
   sc.max_wait = max_wait;
   sc.page_max = 50;
   sc.page_default = 20;
+  sc.served_tags = {"bash", "python3", "noop", "net"};
+  sc.network_tags = {"net"};
   sc.on_listening = [listening](uint16_t p) {
     try {
       listening->set_value(p);

@@ -102,6 +102,44 @@ TEST(ApiJobs, AnIdempotencyKeyReplaysTheFirstJobAndRefusesAnotherRequest) {
   (void)ep;
 }
 
+TEST(ApiJobs, RunOptionsAreCheckedBeforeAnythingIsWritten) {
+  api_server s;
+  auto run = [&](const std::string& token, const std::string& ws, const std::string& query) {
+    return s.call(token, "POST", "/api/w/" + ws + "/jobs/run/preview" + query,
+                  R"({"language":"bash","content":"echo hi\n"})");
+  };
+  auto first = run(s.user_token, "ws-a", "");
+  ASSERT_EQ(first.status, 201) << first.body;
+  auto id = first.body; // the job id, as plain text (as Windmill answers)
+  auto field_of = [](const api::http_reply& r) {
+    auto j = json_of(r.body);
+    return j.IsObject() && j.HasMember("field") ? std::string{j["field"].GetString()} : "";
+  };
+  // A job id that a job of another workspace has: 409, never that job.
+  auto r = run(s.user_b_token, "ws-b", "?job_id=" + id);
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_EQ(field_of(r), "/job_id");
+  EXPECT_EQ(r.body.find("echo"), std::string::npos);
+  r = run(s.user_token, "ws-a", "?job_id=" + id);
+  EXPECT_EQ(r.status, 409) << "an id given twice, without an Idempotency-Key";
+  struct bad {
+    const char* query;
+    const char* field;
+  };
+  for (auto b : {bad{"?parent_job=foo", "/parent_job"},
+                 bad{"?scheduled_for=999999999999999999", "/scheduled_for"},
+                 bad{"?scheduled_for=2026-01-01T00:00:00%2B1:00", "/scheduled_for"},
+                 bad{"?tag=nosuch", "/tag"}}) {
+    r = run(s.user_token, "ws-a", b.query);
+    EXPECT_EQ(r.status, 400) << b.query << ": " << r.body;
+    EXPECT_EQ(field_of(r), b.field) << b.query;
+  }
+  r = run(s.user_token, "ws-a", "?tag=net");
+  EXPECT_EQ(r.status, 403) << "network tags are for admin tokens: " << r.body;
+  auto n = s.sql("SELECT count(*) FROM job WHERE workspace_id = 'ws-a'");
+  EXPECT_EQ(n.rows[0][0].text, "1") << "only the first job was written";
+}
+
 TEST(ApiJobs, GetupdateHandsOutTheLogByOffsets) {
   api_server s;
   auto t = s.user_token;
@@ -171,7 +209,8 @@ TEST(ApiJobs, ListsCountsCancelAndMetrics) {
   for (int page = 0; page < 10; ++page) {
     auto r = s.call(t, "GET", target);
     ASSERT_EQ(r.status, 200) << r.body;
-    for (auto& v : json_of(r.body).GetArray())
+    auto page_doc = json_of(r.body);
+    for (auto& v : page_doc.GetArray())
       listed.push_back(v["id"].GetString());
     auto next = header_of(r, "X-Next-Cursor");
     if (next.empty())

@@ -22,7 +22,9 @@ TEST(api_error, table_maps_codes_to_statuses) {
   EXPECT_EQ(status_of("unauthorized"), 401);
   EXPECT_EQ(status_of("forbidden"), 403);
   EXPECT_EQ(status_of("conflict"), 409);
-  EXPECT_EQ(status_of("overloaded"), 503);
+  EXPECT_EQ(status_of("overloaded"), 429);
+  EXPECT_EQ(status_of("idempotency_conflict"), 422);
+  EXPECT_EQ(status_of("wait_timeout"), 504);
   EXPECT_EQ(status_of("internal"), 500);
   EXPECT_EQ(status_of("no_such_code"), 500);
 }
