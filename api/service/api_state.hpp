@@ -52,6 +52,13 @@ struct script_entry {
   std::chrono::steady_clock::time_point until;
 };
 
+/// The answer of jobs_u/get for a finished job: it no longer changes (until
+/// retention deletes it, which the TTL covers).
+struct finished_job_entry {
+  std::string body;
+  std::chrono::steady_clock::time_point until;
+};
+
 struct api_state {
   static inline const char* name = "api";
 
@@ -62,6 +69,8 @@ struct api_state {
   std::unordered_map<std::string, token_entry> tokens;          // digest -> entry
   std::unordered_map<std::string, script_entry> scripts;        // ws '\n' path -> entry
   std::size_t scripts_bytes = 0; // content and schema bytes held by `scripts`
+  std::unordered_map<std::string, finished_job_entry> finished_jobs; // ws '\n' id -> answer
+  std::size_t finished_jobs_bytes = 0;
   std::unordered_map<std::string, std::vector<call_ptr>> token_waiters; // digest -> calls
   std::set<std::string> workspaces;                             // known to exist
   std::string cursor_key;                                       // signs page cursors
@@ -70,6 +79,7 @@ struct api_state {
 
 constexpr auto token_ttl = std::chrono::seconds{1};
 constexpr auto script_ttl = std::chrono::seconds{2};
+constexpr auto finished_job_ttl = std::chrono::seconds{60};
 constexpr auto storage_timeout = std::chrono::seconds{30};
 
 // -- answering ---------------------------------------------------------------

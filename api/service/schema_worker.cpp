@@ -18,7 +18,10 @@ caf::behavior schema_actor(caf::event_based_actor*, const std::string& name) {
       if (!rt)
         return caf::make_message(std::string{}, "unsupported language '" + language + "'");
       try {
-        return caf::make_message(rt->infer_schema(code), std::string{});
+        auto schema = rt->infer_schema(code);
+        while (!schema.empty() && (schema.back() == '\n' || schema.back() == ' '))
+          schema.pop_back(); // stored and embedded in answers as is
+        return caf::make_message(std::move(schema), std::string{});
       } catch (const std::invalid_argument& e) {
         return caf::make_message(std::string{}, std::string{e.what()});
       } catch (const std::exception& e) {

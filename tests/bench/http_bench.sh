@@ -6,7 +6,9 @@
 #
 # It starts build/release/bin/millrace standalone on that database and
 # measures, DURATION seconds each:
-#   1. GET jobs_u/get/{id} of one finished job, 64 keep-alive connections;
+#   1. GET jobs_u/get/{id}, 64 keep-alive connections: of one finished job
+#      (its answer is final and kept in memory by the api actor), and of one
+#      queued job (read from the database every time);
 #   2. POST jobs/run_wait_result/preview of an identity job (no process), one
 #      connection: the end-to-end latency of submit -> run -> result;
 #   3. POST jobs/run/p/{path} of a bash script, 64 connections, with no worker
@@ -69,7 +71,9 @@ TOKEN=$(head -n1 "$work/admin-token")
 job=$(api POST /api/w/admins/jobs/run_wait_result/preview '{"kind":"identity","args":{"warm":1}}' >/dev/null;
       api POST /api/w/admins/jobs/run/preview '{"kind":"identity","args":{"x":1}}')
 api GET "/api/w/admins/jobs_u/completed/get_result_maybe/$job" >/dev/null
-run_wrk jobs_u_get 2 "$conns" GET "/api/w/admins/jobs_u/get/$job"
+queued=$(api POST '/api/w/admins/jobs/run/preview?scheduled_in_secs=86400' '{"kind":"noop"}')
+run_wrk jobs_u_get_finished 2 "$conns" GET "/api/w/admins/jobs_u/get/$job"
+run_wrk jobs_u_get_queued 2 "$conns" GET "/api/w/admins/jobs_u/get/$queued"
 run_wrk run_wait_result_identity 1 1 POST /api/w/admins/jobs/run_wait_result/preview \
   '{"kind":"identity","args":{"x":1}}'
 stop_server

@@ -140,6 +140,28 @@ TEST(ApiJobs, RunOptionsAreCheckedBeforeAnythingIsWritten) {
   EXPECT_EQ(n.rows[0][0].text, "1") << "only the first job was written";
 }
 
+TEST(ApiJobs, FinishedJobsAreServedFromMemoryUnfinishedOnesNever) {
+  api_server s;
+  auto t = s.admin_token;
+  auto created_by = [&](const std::string& id) {
+    auto r = s.call(t, "GET", "/api/w/admins/jobs_u/get/" + id);
+    EXPECT_EQ(r.status, 200) << r.body;
+    auto j = json_of(r.body);
+    return std::string{j["created_by"].GetString()} + "/" + j["status"].GetString();
+  };
+  auto later = s.call(t, "POST", "/api/w/admins/jobs/run/preview?scheduled_in_secs=3600",
+                      R"({"kind":"noop"})");
+  ASSERT_EQ(later.status, 201) << later.body;
+  auto done = s.call(t, "POST", "/api/w/admins/jobs/run/preview", R"({"kind":"identity","args":{"a":1}})");
+  ASSERT_EQ(done.status, 201) << done.body;
+  wait_done(s, t, "admins", done.body);
+  EXPECT_EQ(created_by(later.body), "test admin/queued");
+  EXPECT_EQ(created_by(done.body), "test admin/success");
+  s.sql("UPDATE job SET created_by = 'edited' WHERE id IN ('" + later.body + "', '" + done.body + "')");
+  EXPECT_EQ(created_by(later.body), "edited/queued") << "an unfinished job is read every time";
+  EXPECT_EQ(created_by(done.body), "test admin/success") << "a finished one is kept";
+}
+
 TEST(ApiJobs, GetupdateHandsOutTheLogByOffsets) {
   api_server s;
   auto t = s.user_token;
