@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string_view>
 #include <unordered_map>
@@ -53,6 +54,20 @@ result::~result() {
     PQclear(res_);
 }
 
+sql_row result::row_at(int r, int first) const {
+  int ncols = PQnfields(res_);
+  sql_row row;
+  row.reserve(static_cast<size_t>(std::max(0, ncols - first)));
+  for (int c = first; c < ncols; ++c) {
+    if (PQgetisnull(res_, r, c))
+      row.push_back(sql_value::null_value());
+    else
+      row.emplace_back(std::string(PQgetvalue(res_, r, c),
+                                   static_cast<size_t>(PQgetlength(res_, r, c))));
+  }
+  return row;
+}
+
 result_set result::to_result_set(bool skip_first_column) const {
   result_set out;
   if (!res_)
@@ -64,16 +79,7 @@ result_set result::to_result_set(bool skip_first_column) const {
     out.columns.emplace_back(PQfname(res_, c));
   out.rows.reserve(static_cast<size_t>(nrows));
   for (int r = 0; r < nrows; ++r) {
-    sql_row row;
-    row.reserve(static_cast<size_t>(ncols - first));
-    for (int c = first; c < ncols; ++c) {
-      if (PQgetisnull(res_, r, c))
-        row.push_back(sql_value::null_value());
-      else
-        row.emplace_back(std::string(PQgetvalue(res_, r, c),
-                                     static_cast<size_t>(PQgetlength(res_, r, c))));
-    }
-    out.rows.push_back(std::move(row));
+    out.rows.push_back(row_at(r, first));
   }
   return out;
 }
@@ -98,16 +104,7 @@ bool result::split_by_ordinality(size_t n, std::vector<result_set>& out) const {
     auto idx = std::strtoull(PQgetvalue(res_, r, 0), &end, 10);
     if (idx < 1 || idx > n)
       return false;
-    sql_row row;
-    row.reserve(static_cast<size_t>(ncols - 1));
-    for (int c = 1; c < ncols; ++c) {
-      if (PQgetisnull(res_, r, c))
-        row.push_back(sql_value::null_value());
-      else
-        row.emplace_back(std::string(PQgetvalue(res_, r, c),
-                                     static_cast<size_t>(PQgetlength(res_, r, c))));
-    }
-    out[idx - 1].rows.push_back(std::move(row));
+    out[idx - 1].rows.push_back(row_at(r, 1));
   }
   return true;
 }
@@ -137,16 +134,7 @@ bool result::split_by_key(const std::vector<const std::string*>& keys,
                                          static_cast<size_t>(PQgetlength(res_, r, 0))));
     if (i == index.end())
       return false;
-    sql_row row;
-    row.reserve(static_cast<size_t>(ncols - 1));
-    for (int c = 1; c < ncols; ++c) {
-      if (PQgetisnull(res_, r, c))
-        row.push_back(sql_value::null_value());
-      else
-        row.emplace_back(std::string(PQgetvalue(res_, r, c),
-                                     static_cast<size_t>(PQgetlength(res_, r, c))));
-    }
-    out[i->second].rows.push_back(std::move(row));
+    out[i->second].rows.push_back(row_at(r, 1));
   }
   return true;
 }

@@ -65,6 +65,9 @@ public:
                     std::vector<result_set>& out) const;
 
 private:
+  /// Row `r`, from column `first` on.
+  sql_row row_at(int r, int first) const;
+
   pg_result* res_ = nullptr;
 };
 

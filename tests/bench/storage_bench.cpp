@@ -99,6 +99,20 @@ void report_and_quit(caf::stateful_actor<sender_state>* self) {
 }
 
 void send_group(caf::stateful_actor<sender_state>* self);
+void send_one(caf::stateful_actor<sender_state>* self);
+
+// A request was answered (`error`: its failure, if any): send the next one,
+// or report once every request is answered.
+void answered(caf::stateful_actor<sender_state>* self, const std::string* error = nullptr) {
+  auto& s = self->state;
+  if (error && s.rep.errors++ == 0)
+    s.rep.first_error = *error;
+  --s.outstanding;
+  if (s.next < s.end)
+    send_one(self);
+  else if (s.outstanding == 0)
+    report_and_quit(self);
+}
 
 void send_one(caf::stateful_actor<sender_state>* self) {
   auto& st = self->state;
@@ -110,23 +124,13 @@ void send_one(caf::stateful_actor<sender_state>* self) {
   self->request(st.writer, caf::infinite, write_atom_v, job_write(n, st.run))
     .then(
       [self, t0](storage::result_set&) {
-        auto& s = self->state;
-        s.rep.lat_ms.push_back(std::chrono::duration<double, std::milli>(clk::now() - t0).count());
-        --s.outstanding;
-        if (s.next < s.end)
-          send_one(self);
-        else if (s.outstanding == 0)
-          report_and_quit(self);
+        self->state.rep.lat_ms.push_back(
+          std::chrono::duration<double, std::milli>(clk::now() - t0).count());
+        answered(self);
       },
       [self](caf::error& err) {
-        auto& s = self->state;
-        if (s.rep.errors++ == 0)
-          s.rep.first_error = describe(err);
-        --s.outstanding;
-        if (s.next < s.end)
-          send_one(self);
-        else if (s.outstanding == 0)
-          report_and_quit(self);
+        auto why = describe(err);
+        answered(self, &why);
       });
 }
 
@@ -153,21 +157,11 @@ void send_group(caf::stateful_actor<sender_state>* self) {
             s.rep.first_error = r.message;
           }
         }
-        --s.outstanding;
-        if (s.next < s.end)
-          send_group(self);
-        else if (s.outstanding == 0)
-          report_and_quit(self);
+        answered(self);
       },
       [self](caf::error& err) {
-        auto& s = self->state;
-        if (s.rep.errors++ == 0)
-          s.rep.first_error = describe(err);
-        --s.outstanding;
-        if (s.next < s.end)
-          send_group(self);
-        else if (s.outstanding == 0)
-          report_and_quit(self);
+        auto why = describe(err);
+        answered(self, &why);
       });
 }
 
