@@ -14,7 +14,8 @@
 #   3. POST jobs/run/p/{path} of a bash script, 64 connections, with no worker
 #      slots (the jobs stay queued): durable submissions per second, checked
 #      against the rows in the database afterwards.
-# wrk and the server share the machine's cores. Prints RESULT lines.
+# wrk and the server share the machine's cores. SERVER_FLAGS adds settings
+# flags to both servers (e.g. --api.io_threads=1). Prints RESULT lines.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${MILLRACE_BIN:-$root/build/release/bin/millrace}
@@ -33,7 +34,8 @@ trap cleanup EXIT
 
 start_server() {
   "$bin" standalone --database.url="$db" --api.port="$port" \
-    --api.admin_token_file="$work/admin-token" --log.level=warn "$@" >>"$work/server.log" 2>&1 &
+    --api.admin_token_file="$work/admin-token" --log.level=warn ${SERVER_FLAGS:-} "$@" \
+    >>"$work/server.log" 2>&1 &
   pid=$!
   for _ in $(seq 300); do
     curl -fs "http://127.0.0.1:$port/api/version" >/dev/null 2>&1 && return 0
