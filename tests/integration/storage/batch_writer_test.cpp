@@ -207,8 +207,8 @@ TEST(BatchWriter, KillingTheBackendMidBatchNeverYieldsAFalseAcknowledgement) {
               static_cast<unsigned long long>(s.resent_batches));
 }
 
-// Statements of this test only: an idempotent bulk insert and a
-// non-idempotent counter bump.
+// Statements of this test only: an idempotent bulk insert, a
+// non-idempotent counter bump, and a gate that holds the writer busy.
 const std::vector<storage::embedded_file>& ambiguity_statements() {
   static const std::vector<storage::embedded_file> files{
     {"test.sql", "-- name: put_item\n"
@@ -219,7 +219,11 @@ const std::vector<storage::embedded_file>& ambiguity_statements() {
                  "SELECT i FROM u\n"
                  "\n"
                  "-- name: bump\n"
-                 "UPDATE t_counter SET n = n + 1 RETURNING n\n"}};
+                 "UPDATE t_counter SET n = n + 1 RETURNING n\n"
+                 "\n"
+                 "-- name: gate\n"
+                 "-- idempotent: yes\n"
+                 "INSERT INTO t_gate VALUES (1) ON CONFLICT DO NOTHING\n"}};
   return files;
 }
 
@@ -227,34 +231,47 @@ TEST(BatchWriter, AKillDuringTheCommitResendsIdempotentWritesOnly) {
   test::scratch_database db;
   connection admin{connect_options{db.conninfo()}};
   admin.exec("CREATE TABLE t_items (x int PRIMARY KEY); CREATE TABLE t_counter (n int);"
-             "INSERT INTO t_counter VALUES (0)");
+             "CREATE TABLE t_gate (x int PRIMARY KEY); INSERT INTO t_counter VALUES (0)");
   storage::statement_registry reg{ambiguity_statements()};
   test::write_collector col;
   storage::batch_writer w{config_for(db.conninfo()), reg};
   w.start();
-  // Connect and prepare first, then block both tables so the batch hangs
-  // inside its transaction, after everything including the Sync was sent.
+  // Connect and prepare first.
   w.submit(storage::write_request{"put_item", {"0"}, "k0"}, in(30s), col.reply(1));
   ASSERT_TRUE(col.wait_for(1));
+  auto pid = w.backend_pid();
+  ASSERT_NE(pid, 0);
+  auto wait_for_lock = [&] {
+    for (int i = 0; i < 2000; ++i)
+      if (admin.query("SELECT count(*) FROM pg_stat_activity WHERE pid = $1 "
+                      "AND wait_event_type = 'Lock'",
+                      {std::to_string(pid)})
+            .rows[0][0]
+            .text
+          == "1")
+        return true;
+    return false;
+  };
+  // Hold the writer inside a first batch (the gate), so the writes below
+  // queue up and are taken together as the next batch.
+  connection gate{connect_options{db.conninfo()}};
+  gate.exec("BEGIN; LOCK TABLE t_gate IN ACCESS EXCLUSIVE MODE");
+  w.submit(storage::write_request{"gate", {}, ""}, in(30s), col.reply(100));
+  ASSERT_TRUE(wait_for_lock()) << "the gate batch never reached its lock";
+  // Then block both tables, so that batch hangs inside its transaction,
+  // after everything including the Sync was sent.
   connection blocker{connect_options{db.conninfo()}};
   blocker.exec("BEGIN; LOCK TABLE t_items, t_counter IN ACCESS EXCLUSIVE MODE");
   for (uint64_t i = 2; i <= 11; ++i)
     w.submit(storage::write_request{"put_item", {std::to_string(i)}, "k" + std::to_string(i)}, in(30s), col.reply(i));
   w.submit(storage::write_request{"bump", {}, ""}, in(30s), col.reply(12));
-  auto pid = w.backend_pid();
-  ASSERT_NE(pid, 0);
-  bool waiting = false;
-  for (int i = 0; i < 1000 && !waiting; ++i)
-    waiting = admin.query("SELECT count(*) FROM pg_stat_activity WHERE pid = $1 "
-                          "AND wait_event_type = 'Lock'",
-                          {std::to_string(pid)})
-                .rows[0][0]
-                .text
-              == "1";
-  ASSERT_TRUE(waiting) << "the batch never reached the lock";
+  gate.exec("COMMIT");
+  ASSERT_TRUE(col.wait_for(2)); // k0 and the gate
+  ASSERT_TRUE(col.get(100).ok()) << col.get(100).message;
+  ASSERT_TRUE(wait_for_lock()) << "the batch never reached the lock";
   admin.query("SELECT pg_terminate_backend($1)", {std::to_string(pid)});
   blocker.exec("COMMIT");
-  ASSERT_TRUE(col.wait_for(12));
+  ASSERT_TRUE(col.wait_for(13)); // and 2..11, bump
   for (uint64_t i = 2; i <= 11; ++i)
     EXPECT_TRUE(col.get(i).ok()) << i << ": " << col.get(i).message;
   auto bump = col.get(12);
