@@ -165,7 +165,9 @@ void watch(dispatcher_ptr self, const std::string& job_id, job_watcher_actor wat
 void start_recovery(dispatcher_ptr self);
 
 // params.cpp: write requests for the statements of storage/sql.
-storage::write_request enqueue_write(const job_spec& spec);
+/// `fresh`: the id was drawn here and no idempotency key was given, so the
+/// job cannot exist yet.
+storage::write_request enqueue_write(const job_spec& spec, bool fresh);
 storage::write_request claim_write(const job_entry& e, int32_t lease_ms);
 storage::write_request renew_write(const job_entry& e, int32_t lease_ms);
 storage::write_request complete_write(const job_entry& e, const std::string& status,

@@ -13,10 +13,13 @@ storage::sql_value opt(const std::string& s) {
 
 } // namespace
 
-storage::write_request enqueue_write(const job_spec& s) {
+storage::write_request enqueue_write(const job_spec& s, bool fresh) {
   bool has_code = s.kind == job_kind::preview;
   return storage::write_request{
-    "enqueue_job",
+    // A caller's id or idempotency key may name an existing job: its write
+    // goes as the ON CONFLICT twin from the start, so a duplicate never fails
+    // (and re-runs one by one) a batch shared with other writes.
+    fresh ? "enqueue_job" : "enqueue_job_careful",
     {s.id, s.workspace, s.kind, opt(s.script_path), opt(s.script_hash),
      has_code ? storage::sql_value{s.code} : storage::sql_value::null_value(), opt(s.language),
      s.args, s.tag, std::to_string(s.priority),

@@ -218,7 +218,7 @@ caf::result<submit_reply> submit(dispatcher_ptr self, job_spec spec,
   p->entry.scheduled_ms = p->entry.spec.scheduled_for_ms;
   p->entry.watchers = std::move(watchers);
   p->slot = slot;
-  write(self, enqueue_write(p->entry.spec), [self, p, rp](storage::op_result& r) mutable {
+  write(self, enqueue_write(p->entry.spec, fresh), [self, p, rp](storage::op_result& r) mutable {
     auto& s = self->state;
     auto& e = p->entry;
     if (!r.ok()) {
@@ -327,12 +327,14 @@ caf::result<std::vector<submit_reply>> submit_many(dispatcher_ptr self,
     return rp;
   }
   for (size_t i = 0; i < specs.size(); ++i) {
+    bool fresh = specs[i].id.empty() && specs[i].idempotency_key.empty();
     if (specs[i].id.empty())
       specs[i].id = make_uuid_v7();
     auto entry = std::make_shared<job_entry>();
     entry->spec = std::move(specs[i]);
     entry->scheduled_ms = entry->spec.scheduled_for_ms;
-    write(self, enqueue_write(entry->spec), [self, p, rp, entry, i](storage::op_result& r) mutable {
+    write(self, enqueue_write(entry->spec, fresh),
+          [self, p, rp, entry, i](storage::op_result& r) mutable {
       auto& s = self->state;
       if (!r.ok() || r.rows.empty()) {
         --s.unfinished_by_ws[entry->spec.workspace];

@@ -110,6 +110,9 @@ std::string writer_metrics(const storage::writer_stats& w) {
   line(out, "millrace_storage_reconnects_total", w.reconnects);
   head(out, "millrace_storage_failed_writes_total", "counter", "Writes answered with an error.");
   line(out, "millrace_storage_failed_writes_total", w.failed_writes);
+  head(out, "millrace_storage_isolated_batches_total", "counter",
+       "Batches that failed and were re-run one write per transaction.");
+  line(out, "millrace_storage_isolated_batches_total", w.isolations);
   return out;
 }
 

@@ -138,6 +138,11 @@ TEST(ApiJobs, RunOptionsAreCheckedBeforeAnythingIsWritten) {
   EXPECT_EQ(r.status, 403) << "network tags are for admin tokens: " << r.body;
   auto n = s.sql("SELECT count(*) FROM job WHERE workspace_id = 'ws-a'");
   EXPECT_EQ(n.rows[0][0].text, "1") << "only the first job was written";
+  // A taken id goes in as the ON CONFLICT twin: no batch failed and was
+  // re-run one write at a time because of it.
+  auto m = s.call(s.admin_token, "GET", "/metrics");
+  EXPECT_NE(m.body.find("\nmillrace_storage_isolated_batches_total 0\n"), std::string::npos)
+    << m.body.substr(0, 200);
 }
 
 TEST(ApiJobs, FinishedJobsAreServedFromMemoryUnfinishedOnesNever) {
