@@ -19,6 +19,8 @@
 #include "actors/worker/worker_node.hpp"
 #include "sandbox/launcher.hpp"
 
+#include <cstdlib>
+
 namespace millrace::bench {
 
 class bench_tree {
@@ -29,6 +31,9 @@ public:
     rc.storage.writer.queue_max = 1000000;
     rc.storage.reader.reader.connect = {conninfo, std::chrono::seconds{5}, "bench"};
     rc.dispatcher.max_unfinished_per_workspace = 10000000;
+    // PREFETCH overrides dispatcher.prefetch (jobs sent ahead to a slot).
+    if (auto* p = std::getenv("PREFETCH"))
+      rc.dispatcher.prefetch = static_cast<size_t>(std::strtoul(p, nullptr, 10));
     root_ = actors::spawn_root(sys_, reg_, rc);
     wait_until([&](const actors::dispatcher_stats& s) { return !s.recovering; });
   }
