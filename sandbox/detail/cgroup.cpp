@@ -253,11 +253,12 @@ std::unique_ptr<job_cgroup> job_cgroup::create(const cgroup_layout& layout, cons
     if (base.empty())
       continue;
     auto dir = base + "/" + name;
-    // Another launcher may have just removed the (then empty) parent. An
-    // existing directory is an error: names are unique, and sharing a
-    // cgroup would let one job's kill hit another.
+    // Another launcher (another process) may remove the parent whenever it
+    // is empty, so also between our making it again and our mkdir: try a
+    // few times. An existing directory is an error: names are unique, and
+    // sharing a cgroup would let one job's kill hit another.
     bool made = ::mkdir(dir.c_str(), 0755) == 0;
-    if (!made && errno == ENOENT && make_dirs(base, error))
+    for (int tries = 0; !made && errno == ENOENT && tries < 20 && make_dirs(base, error); ++tries)
       made = ::mkdir(dir.c_str(), 0755) == 0;
     if (!made) {
       if (required(ctl)) {
