@@ -113,9 +113,17 @@ TEST_F(StorageActors, TheStorageSubtreeRegistersAndReportsStatus) {
   rc.storage.writer = writer_cfg(db.conninfo());
   rc.storage.reader.reader.connect = {db.conninfo(), std::chrono::seconds{2}, "t"};
   auto root = spawn_root(sys, reg, rc);
+  // Stop the tree on every way out, a failed ASSERT included: the actor
+  // system waits for it when the fixture ends, so a live root would hang.
+  struct stop_on_exit {
+    caf::actor a;
+    ~stop_on_exit() { caf::anon_send_exit(a, caf::exit_reason::user_shutdown); }
+  } guard{root};
   caf::scoped_actor self{sys};
-  // Children are spawned asynchronously; wait for the registry to fill.
-  for (int i = 0; i < 200 && !reg->resolve(paths::storage_maintenance); ++i)
+  // Children are spawned asynchronously (connecting, then the first
+  // partition upkeep); wait for the registry to fill, generously: the suite
+  // runs beside others on 2 cores.
+  for (int i = 0; i < 3000 && !reg->resolve(paths::storage_maintenance); ++i)
     self->receive(caf::after(10ms) >> [] {});
   for (auto* p : {paths::root, paths::storage, paths::storage_writer, paths::storage_reader,
                   paths::storage_maintenance})
