@@ -5,6 +5,14 @@
 // This is what caf::response_promise::deliver does in CAF 0.17.6, minus the
 // execution context: enqueueing with a null context is the thread-safe path
 // (the one anon_send takes). The promise itself is never delivered.
+//
+// The answer goes out without a sender. A storage thread must never hold a
+// strong reference to its own storage actor: if that reference were the last
+// one (the requester already gone, the actor waiting to stop), dropping it
+// would destroy the actor's state on the storage thread, and the state's
+// destructor joins that very thread (std::system_error, "Resource deadlock
+// avoided", in a fresh-clone CI run). Requesters match answers by message id,
+// never by sender.
 
 #pragma once
 
@@ -20,8 +28,8 @@ namespace millrace::actors {
 
 class direct_reply {
 public:
-  direct_reply(const caf::response_promise& rp, caf::strong_actor_ptr self)
-    : self_(std::move(self)), source_(rp.source()), stages_(rp.stages()), id_(rp.id()) {
+  explicit direct_reply(const caf::response_promise& rp)
+    : source_(rp.source()), stages_(rp.stages()), id_(rp.id()) {
     // nop
   }
 
@@ -38,12 +46,11 @@ public:
       return;
     }
     if (source_)
-      source_->enqueue(std::move(self_), id_.response_id(), std::move(msg), nullptr);
+      source_->enqueue(nullptr, id_.response_id(), std::move(msg), nullptr);
     source_ = nullptr;
   }
 
 private:
-  caf::strong_actor_ptr self_;
   caf::strong_actor_ptr source_;
   caf::response_promise::forwarding_stack stages_;
   caf::message_id id_;

@@ -59,7 +59,7 @@ storage_reader_actor::behavior_type reader_actor(reader_ptr self, reader_actor_c
       auto deadline = storage::reader_pool::clock::now()
                       + std::chrono::duration_cast<std::chrono::nanoseconds>(st.cfg.read_timeout);
       auto rp = self->make_response_promise<storage::result_set>();
-      direct_reply reply{rp, caf::actor_cast<caf::strong_actor_ptr>(self)};
+      direct_reply reply{rp};
       auto err = st.pool->submit(std::move(req), deadline, [reply](storage::op_result&& r) mutable {
         if (r.ok())
           reply(caf::make_message(std::move(r.rows)));

@@ -231,7 +231,7 @@ storage_writer_actor::behavior_type writer_actor(writer_ptr self, writer_actor_c
       auto deadline = storage::batch_writer::clock::now()
                       + std::chrono::duration_cast<std::chrono::nanoseconds>(st.cfg.write_timeout);
       auto rp = self->make_response_promise<storage::result_set>();
-      direct_reply reply{rp, caf::actor_cast<caf::strong_actor_ptr>(self)};
+      direct_reply reply{rp};
       ++st.accepted;
       route(self, held_write{std::move(req), deadline,
                              [reply](storage::op_result&& r) mutable {
@@ -267,8 +267,7 @@ storage_writer_actor::behavior_type writer_actor(writer_ptr self, writer_actor_c
         direct_reply reply;
         group(size_t n, direct_reply r) : results(n), remaining(n + 1), reply(std::move(r)) {}
       };
-      auto g = std::make_shared<group>(reqs.size(),
-                                       direct_reply{rp, caf::actor_cast<caf::strong_actor_ptr>(self)});
+      auto g = std::make_shared<group>(reqs.size(), direct_reply{rp});
       auto done_one = [g] {
         if (g->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1)
           g->reply(caf::make_message(std::move(g->results)));

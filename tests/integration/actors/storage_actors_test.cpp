@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "caf/all.hpp"
 
 #include "actors/protocol/errors.hpp"
@@ -78,6 +81,45 @@ TEST_F(StorageActors, AFullQueueAnswersOverloadedInsteadOfGrowing) {
                   [&](caf::error& e) { ADD_FAILURE() << describe(e); });
   EXPECT_EQ(committed, 5);
   self->send_exit(w, caf::exit_reason::user_shutdown);
+}
+
+// Regression (a fresh-clone CI run aborted with "Resource deadlock avoided"):
+// the writer threads answered with the writer actor as the sender, so an
+// answer to a requester that was gone could drop the actor's last reference on
+// the writer thread itself, whose state destructor then joined its own thread.
+TEST_F(StorageActors, AnAnswerToAGoneRequesterNeverEndsTheWriterOnItsOwnThread) {
+  auto w = caf::actor_cast<storage_writer_actor>(
+    spawn_storage_writer(sys, writer_cfg(db.conninfo()), "/t/writer"));
+  caf::actor_addr addr = w.address(); // keeps the control block readable
+  auto* block = caf::actor_cast<caf::actor_control_block*>(addr);
+  storage::pg::connection blocker{storage::pg::connect_options{db.conninfo()}};
+  blocker.exec("BEGIN; LOCK TABLE job IN ACCESS EXCLUSIVE MODE");
+  {
+    caf::scoped_actor requester{sys};
+    requester->send(w, write_atom_v, test::enqueue_write(test::test_uuid(7)));
+    // Same sender, FIFO mailbox: once this is answered, the write was handed
+    // to a writer thread, which now waits behind the lock.
+    requester->request(w, 10s, status_atom_v)
+      .receive([](actor_status&) {}, [](caf::error& e) { FAIL() << describe(e); });
+  } // the requester is gone: its answer will be dropped
+  // Drop the test's reference on another thread: if nothing else holds the
+  // actor, its state is destroyed right there, joining the writer thread once
+  // the lock is released below.
+  // Wait until it was dropped: either it returned, or it is destroying the
+  // actor (no strong reference left) and waits for the writer thread.
+  std::atomic<bool> dropped{false};
+  std::thread dropper([h = std::move(w), &dropped]() mutable {
+    h = nullptr;
+    dropped = true;
+  });
+  while (!dropped.load() && block->strong_refs.load() > 0)
+    std::this_thread::yield();
+  blocker.exec("COMMIT"); // the writer thread answers the gone requester now
+  dropper.join();
+  // The write was still committed.
+  EXPECT_EQ(blocker.query("SELECT count(*) FROM job WHERE id = $1", {test::test_uuid(7)})
+              .rows[0][0].text,
+            "1");
 }
 
 TEST_F(StorageActors, ReadsGoThroughTheReaderPool) {
