@@ -10,10 +10,11 @@ packages=(
   # libraries (headers); see STACK.md for the versions this was verified with
   libcaf-dev libpq-dev rapidjson-dev libspdlog-dev libgtest-dev libssl-dev
   libboost1.74-dev libboost-filesystem1.74-dev libboost-program-options1.74-dev
+  libyaml-cpp-dev
   # the embedded and test database server
   postgresql-15 postgresql-client-15
   # sandbox and runtimes
-  bubblewrap util-linux python3 procps
+  bubblewrap util-linux python3 procps nodejs
   # the HTTP benchmark (tests/bench/http_bench.sh): load generator, client
   wrk curl
 )
