@@ -27,7 +27,7 @@ job_assignment assignment_of(dispatcher_ptr self, const job_entry& e) {
                         e.spec.workspace, e.spec.kind,      e.spec.language,  e.spec.script_path,
                         e.spec.code,     e.spec.args,
                         e.spec.timeout_s > 0 ? e.spec.timeout_s : cfg.default_timeout_s,
-                        network_for(self, e.spec.tag)};
+                        network_for(self, e.spec.tag), e.spec.root_job, e.spec.created_by};
 }
 
 namespace {

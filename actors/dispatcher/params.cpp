@@ -14,7 +14,8 @@ storage::sql_value opt(const std::string& s) {
 } // namespace
 
 storage::write_request enqueue_write(const job_spec& s, bool fresh) {
-  bool has_code = s.kind == job_kind::preview;
+  bool has_code = s.kind == job_kind::preview || s.kind == job_kind::flow
+                  || s.kind == job_kind::flowpreview;
   return storage::write_request{
     // A caller's id or idempotency key may name an existing job: its write
     // goes as the ON CONFLICT twin from the start, so a duplicate never fails

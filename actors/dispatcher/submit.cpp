@@ -127,10 +127,16 @@ caf::error validate(dispatcher_ptr self, job_spec& spec) {
     spec.id = norm;
   }
   bool runs_code = spec.kind == job_kind::preview || spec.kind == job_kind::script;
-  if (!runs_code && spec.kind != job_kind::identity && spec.kind != job_kind::noop)
+  bool is_flow = spec.kind == job_kind::flow || spec.kind == job_kind::flowpreview;
+  if (!runs_code && !is_flow && spec.kind != job_kind::identity && spec.kind != job_kind::noop)
     return invalid("kind: '" + spec.kind
-                   + "' is not one of script, preview, identity, noop");
-  if (runs_code) {
+                   + "' is not one of script, preview, flow, flowpreview, identity, noop");
+  if (is_flow) {
+    if (spec.code.empty())
+      return invalid("code: a " + spec.kind + " job needs its flow definition");
+    if (spec.tag.empty())
+      spec.tag = job_kind::flow_tag;
+  } else if (runs_code) {
     auto* lang = runtime::find_language(spec.language);
     if (!lang) {
       std::string known;

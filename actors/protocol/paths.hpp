@@ -12,6 +12,7 @@ constexpr const char* storage_reader = "/millrace/storage/reader";
 constexpr const char* storage_maintenance = "/millrace/storage/maintenance";
 constexpr const char* dispatcher = "/millrace/dispatcher";
 constexpr const char* worker = "/millrace/worker";
+constexpr const char* flows = "/millrace/flows";
 constexpr const char* api = "/millrace/api";
 
 } // namespace millrace::actors::paths

@@ -74,5 +74,12 @@ CAF_BEGIN_TYPE_ID_BLOCK(millrace, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(millrace, (millrace::actors::dispatcher_stats))
   CAF_ADD_TYPE_ID(millrace, (millrace::actors::exit_record))
 
+  // -- the flow engine (actors/flow/) ----------------------------------------
+  CAF_ADD_ATOM(millrace, millrace::actors, flowdone_atom, "flowdone")
+  CAF_ADD_ATOM(millrace, millrace::actors, eval_atom, "eval")
+  CAF_ADD_ATOM(millrace, millrace::actors, progress_atom, "progress")
+  CAF_ADD_ATOM(millrace, millrace::actors, wake_atom, "wake")
+  CAF_ADD_ATOM(millrace, millrace::actors, persist_atom, "persist")
+
 
 CAF_END_TYPE_ID_BLOCK(millrace)

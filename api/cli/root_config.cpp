@@ -1,5 +1,9 @@
 #include "api/cli/root_config.hpp"
 
+#include "actors/flow/flow_engine.hpp"
+#include "actors/protocol/types/job.hpp"
+#include "runtime/expr/evaluator.hpp"
+
 namespace millrace::api {
 
 std::shared_ptr<sandbox::launcher> make_launcher(const options& opts) {
@@ -18,8 +22,11 @@ service_config service_config_of(const options& opts) {
   sc.max_wait = opts.api_max_wait;
   sc.page_max = opts.api_page_max;
   sc.page_default = std::min(100, opts.api_page_max);
-  if (opts.worker_slots > 0)
+  if (opts.worker_slots > 0) {
     sc.served_tags = opts.worker_tags;
+    if (opts.flow_slots > 0)
+      sc.served_tags.push_back(actors::job_kind::flow_tag);
+  }
   sc.network_tags = opts.network_tags;
   return sc;
 }
@@ -66,6 +73,15 @@ actors::root_config make_root_config(const options& opts, const std::string& con
     s.limits.job_dir_bytes = opts.job_dir_bytes;
     s.launcher = std::move(launcher);
     rc.worker = std::move(wk);
+  }
+  if (opts.flow_slots > 0) {
+    actors::flow_engine_config fc;
+    fc.slots = static_cast<size_t>(opts.flow_slots);
+    fc.renew_every = opts.lease / 3;
+    expr::evaluator_config ec;
+    ec.memory_mb = static_cast<int>(opts.expr_memory_bytes >> 20);
+    fc.eval = std::make_shared<expr::evaluator>(ec);
+    rc.extra.push_back(actors::flow_engine_spec(std::move(fc)));
   }
   if (opts.api_port >= 0)
     rc.extra.push_back(api_spec(service_config_of(opts)));

@@ -49,6 +49,8 @@ const key_doc keys[] = {
   {"dispatcher.prefetch", "1", "jobs without a process sent ahead to a slot running one (0-64)"},
   {"worker.slots", "4", "worker slots in this process (jobs run at once); 0: none (0-1024)"},
   {"worker.tags", "bash,python3,noop", "tags the slots serve, comma-separated"},
+  {"flows.slots", "64", "flow runs at once in this process (each waits for its steps); 0: no flow engine (0-10000)"},
+  {"flows.expr_memory", "64M", "memory limit of the JavaScript expression evaluator (node)"},
   {"worker.kill_grace", "5s", "between SIGTERM and SIGKILL when a job times out or is canceled"},
   {"worker.log_max", "10M", "log bytes stored per job; the rest is dropped, with a marker"},
   {"worker.result_max", "10M", "largest result a job may return"},
@@ -308,6 +310,11 @@ options load_options(const std::vector<std::string>& args) {
   out.worker_tags = parse_list("worker.tags", v["worker.tags"]);
   if (out.worker_slots > 0 && out.worker_tags.empty())
     throw config_error("worker.tags: expected at least one tag when worker.slots > 0");
+  out.flow_slots = parse_int("flows.slots", v["flows.slots"], 0, 10000);
+  out.expr_memory_bytes = parse_size("flows.expr_memory", v["flows.expr_memory"]);
+  if (out.expr_memory_bytes < (16u << 20))
+    throw config_error("flows.expr_memory: expected at least 16M, got '" + v["flows.expr_memory"]
+                       + "'");
   out.kill_grace = parse_duration("worker.kill_grace", v["worker.kill_grace"]);
   out.log_max_bytes = parse_size("worker.log_max", v["worker.log_max"]);
   out.result_max_bytes = parse_size("worker.result_max", v["worker.result_max"]);

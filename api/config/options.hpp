@@ -57,6 +57,10 @@ struct options {
   uint64_t max_args_bytes = 1 << 20;
   int prefetch = 1;
 
+  // [flows]
+  int flow_slots = 64;                  // 0: no flow engine in this process
+  uint64_t expr_memory_bytes = 64 << 20;
+
   // [worker]
   int worker_slots = 4;                 // 0: no worker in this process
   std::vector<std::string> worker_tags = {"bash", "python3", "noop"};

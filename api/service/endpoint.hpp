@@ -31,6 +31,8 @@ struct endpoint {
 std::vector<endpoint> script_endpoints();
 std::vector<endpoint> job_run_endpoints();
 std::vector<endpoint> job_read_endpoints();
+std::vector<endpoint> flow_endpoints();
+std::vector<endpoint> flow_run_endpoints();
 std::vector<endpoint> admin_endpoints();
 std::vector<endpoint> service_endpoints();
 

@@ -138,12 +138,13 @@ SELECT j.id, j.workspace_id, j.kind, j.script_path, j.script_hash, j.language, j
        c.result, COALESCE(q.log_bytes, c.log_bytes, 0) AS log_bytes,
        COALESCE(q.canceled_by, c.canceled_by) AS canceled_by,
        COALESCE(q.cancel_reason, c.cancel_reason) AS cancel_reason,
-       q.cancel_requested_at IS NOT NULL AS cancel_requested
+       q.cancel_requested_at IS NOT NULL AS cancel_requested,
+       COALESCE(q.flow_status, c.flow_status) AS flow_status
 FROM job j
 LEFT JOIN job_queue q ON q.job_id = j.id
 LEFT JOIN LATERAL (
   SELECT status, attempt, started_at, completed_at, duration_ms, result, log_bytes, canceled_by,
-         cancel_reason
+         cancel_reason, flow_status
   FROM job_completed
   WHERE job_id = j.id AND completed_at >= j.created_at
   ORDER BY completed_at DESC LIMIT 1

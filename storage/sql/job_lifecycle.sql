@@ -154,16 +154,16 @@ WITH u AS (
   WHERE q.job_id = u.job_id AND q.attempt = u.attempt AND q.lease_owner = u.owner
     AND q.state = 'running'
   RETURNING u.*, q.workspace_id, q.tag, q.restarts, q.created_at, q.started_at, q.log_bytes,
-            q.canceled_by, q.cancel_reason
+            q.canceled_by, q.cancel_reason, q.flow_status
 ), c AS (
   INSERT INTO job_completed (job_id, workspace_id, kind, script_path, tag, created_by,
                              parent_job, status, result, attempt, restarts, created_at,
                              started_at, completed_at, duration_ms, log_bytes, canceled_by,
-                             cancel_reason)
+                             cancel_reason, flow_status)
   SELECT job_id, workspace_id, kind, script_path, tag, created_by, parent_job, status, result,
          attempt, restarts, created_at, started_at, now(),
          (extract(epoch FROM now() - started_at) * 1000)::bigint, log_bytes, canceled_by,
-         cancel_reason
+         cancel_reason, flow_status
   FROM d
 ), ev AS (
   INSERT INTO job_event (job_id, job_created_at, attempt, kind)
@@ -185,16 +185,16 @@ WITH u AS (
   WHERE q.job_id = u.job_id AND q.attempt = u.attempt AND q.lease_owner = u.owner
     AND q.state = 'running'
   RETURNING u.*, q.workspace_id, q.tag, q.restarts, q.created_at, q.started_at, q.log_bytes,
-            q.canceled_by, q.cancel_reason
+            q.canceled_by, q.cancel_reason, q.flow_status
 ), c AS (
   INSERT INTO job_completed (job_id, workspace_id, kind, script_path, tag, created_by,
                              parent_job, status, result, attempt, restarts, created_at,
                              started_at, completed_at, duration_ms, log_bytes, canceled_by,
-                             cancel_reason)
+                             cancel_reason, flow_status)
   SELECT job_id, workspace_id, kind, script_path, tag, created_by, parent_job, status, result,
          attempt, restarts, created_at, started_at, now(),
          (extract(epoch FROM now() - started_at) * 1000)::bigint, log_bytes, canceled_by,
-         cancel_reason
+         cancel_reason, flow_status
   FROM d
 ), ev AS (
   INSERT INTO job_event (job_id, job_created_at, attempt, kind)

@@ -40,7 +40,8 @@ job_tree::job_tree(job_tree_options opts)
       bool ready = false;
       self->request(d, 5s, actors::stats_atom_v)
         .receive([&](actors::dispatcher_stats& s) {
-                   ready = s.slots == opts.slots && s.idle_slots == opts.slots && !s.recovering;
+                   ready = s.slots == opts.slots + opts.extra_slots
+                           && s.idle_slots == opts.slots + opts.extra_slots && !s.recovering;
                  },
                  [](caf::error&) {});
       if (ready)

@@ -31,8 +31,10 @@ struct job_tree_options {
   /// The database to use; a fresh one when null. Share one to restart the
   /// tree on the same data.
   std::shared_ptr<scratch_database> db;
-  /// Children started after the worker node (the api).
+  /// Children started after the worker node (the api, the flow engine).
   std::vector<actors::child_spec> extra;
+  /// Slots that those children register (the flow engine's).
+  size_t extra_slots = 0;
 };
 
 class job_tree {

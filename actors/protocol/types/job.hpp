@@ -10,12 +10,18 @@
 
 namespace millrace::actors {
 
-/// Job kinds (Windmill's names). flow kinds arrive with the flows issue.
+/// Job kinds (Windmill's names).
 namespace job_kind {
 constexpr const char* script = "script";   ///< a stored script, by path or by hash
 constexpr const char* preview = "preview"; ///< raw code plus a language
 constexpr const char* identity = "identity"; ///< no process: returns its args
 constexpr const char* noop = "noop";       ///< no process: returns its args
+/// A flow run: `code` holds the flow value (OpenFlow JSON), pinned at
+/// submission; `script_path` the flow's path. Run by the flow engine.
+constexpr const char* flow = "flow";
+constexpr const char* flowpreview = "flowpreview"; ///< a flow sent inline (raw_flow)
+/// The queue name of flow runs: only the flow engine's slots serve it.
+constexpr const char* flow_tag = "flow";
 } // namespace job_kind
 
 /// Terminal statuses (Windmill's names, plus timed_out).
@@ -96,12 +102,16 @@ struct job_assignment {
   int32_t timeout_s = 0;
   /// Network access for the job's sandbox.
   bool network = false;
+  /// Flows: the root of the job tree (empty: this job) and who started it;
+  /// step jobs inherit both.
+  std::string root_job;
+  std::string created_by;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_assignment& x) {
   return f(x.job_id, x.attempt, x.lease_owner, x.job_created_at, x.workspace, x.kind, x.language,
-           x.script_path, x.code, x.args, x.timeout_s, x.network);
+           x.script_path, x.code, x.args, x.timeout_s, x.network, x.root_job, x.created_by);
 }
 
 /// What a slot reports when an attempt ended (any way).

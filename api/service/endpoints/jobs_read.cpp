@@ -66,6 +66,8 @@ void job_json(json_out& j, const storage::result_set& rs, const storage::sql_row
     j.column("raw_code", col(rs, row, "raw_code"));
   if (done)
     j.column("result", col(rs, row, "result"), as::json);
+  if (!col(rs, row, "flow_status").null)
+    j.column("flow_status", col(rs, row, "flow_status"), as::json);
   j.end_object();
 }
 

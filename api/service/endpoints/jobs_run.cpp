@@ -18,6 +18,7 @@
 #include "api/service/api_state.hpp"
 #include "api/service/crypto.hpp"
 #include "api/service/json_out.hpp"
+#include "api/service/run_support.hpp"
 #include "runtime/schema.hpp"
 
 namespace millrace::api {
@@ -92,6 +93,8 @@ int64_t now_ms() {
 
 // The options every run route takes; answers 400 and returns false on a bad
 // one. `args` is the job's args (JSON text).
+} // namespace
+
 bool build_spec(api_ptr self, const call_ptr& c, actors::job_spec& spec, std::string args) {
   spec.workspace = c->workspace();
   spec.created_by = c->who.name();
@@ -257,6 +260,8 @@ void submit(api_ptr self, const call_ptr& c, actors::job_spec spec, bool wait) {
       },
       [c](caf::error& err) { fail(c, err); });
 }
+
+namespace {
 
 void run_path(api_ptr self, const call_ptr& c, bool wait) {
   auto path = c->param("path");

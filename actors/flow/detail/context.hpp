@@ -1,0 +1,85 @@
+// What every actor of one flow run shares (the run, its sequences), and what a
+// sequence is asked to run. Internal to actors/flow/.
+
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "caf/actor.hpp"
+
+#include "runtime/flow/model.hpp"
+
+namespace millrace::expr {
+class evaluator;
+} // namespace millrace::expr
+
+namespace millrace::actors {
+
+class registry;
+
+namespace flow_engine {
+
+/// Limits the engine enforces at run time (validation checks static values at
+/// save time; these catch what expressions produce).
+constexpr size_t max_iterations = 10000;
+constexpr int max_parallelism = 256;
+
+struct run_context {
+  std::shared_ptr<const flow::open_flow> def;
+  std::string workspace;
+  std::string flow_job_id;
+  std::string root_job_id;
+  std::string created_by;
+  std::shared_ptr<registry> reg;
+  std::shared_ptr<expr::evaluator> eval;
+  /// The flow_run actor: receives the top-level progress.
+  caf::actor run;
+  /// A sequence that is stopped (the flow was canceled, a sibling failed)
+  /// cancels the step job it waits for, unless the run was abandoned: an
+  /// aborted attempt, whose successor resumes and waits for those jobs.
+  std::atomic<bool> abandoned{false};
+  /// Registry path of the run; sequences live under it.
+  std::string path;
+};
+
+/// One sequence of modules to run: the flow's top level, a loop iteration,
+/// a branch, or the failure module.
+struct seq_input {
+  const std::vector<flow::flow_module>* modules = nullptr;
+  std::string flow_input = "{}";
+  /// Results of the enclosing steps, a JSON object (id -> result).
+  std::string outer_results = "{}";
+  std::string previous_result = "null";
+  /// Inside loops: `iter` ({value, index}) as JSON; empty: none.
+  std::string iter;
+  /// Top level only: reports each module's status to the run.
+  bool top_level = false;
+  /// Resume (top level): modules before `start_at` finished with these
+  /// results; `pending_job` is the job modules[start_at] was waiting for.
+  size_t start_at = 0;
+  std::vector<std::pair<std::string, std::string>> done_results;
+  std::string pending_job;
+  std::string path;
+  std::string label;
+};
+
+/// How a sequence ended, as sent to its parent with flowdone_atom.
+namespace outcome {
+constexpr const char* success = "success";
+constexpr const char* failure = "failure";
+/// A stop_after_if ended the flow early; the result is the flow's result.
+constexpr const char* stopped = "stopped";
+} // namespace outcome
+
+/// Spawns a sequence linked to `parent` (an actor of the same run). It answers
+/// `parent` with (flowdone_atom, token, outcome, result JSON, failed step id).
+caf::actor spawn_sequence(caf::local_actor* parent, std::shared_ptr<run_context> ctx,
+                          seq_input in, uint64_t token);
+
+} // namespace flow_engine
+} // namespace millrace::actors

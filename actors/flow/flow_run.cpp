@@ -1,0 +1,362 @@
+// One flow run (one attempt of a flow job): parses the pinned definition,
+// resumes from the last recorded status, runs the top-level sequence, the
+// failure module if it fails, records the FlowStatus at every transition
+// (fenced on the attempt) and reports the outcome to the dispatcher after the
+// final status is committed.
+
+#include "actors/flow/flow_run.hpp"
+
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "caf/all.hpp"
+
+#include "actors/flow/detail/context.hpp"
+#include "actors/flow/detail/json_util.hpp"
+#include "actors/protocol/errors.hpp"
+#include "actors/protocol/job_actors.hpp"
+#include "actors/protocol/paths.hpp"
+#include "actors/protocol/storage_actor.hpp"
+#include "actors/system/logging.hpp"
+#include "actors/system/registry.hpp"
+#include "actors/system/status.hpp"
+#include "runtime/flow/parse.hpp"
+#include "runtime/runtime.hpp"
+
+namespace millrace::actors {
+
+namespace {
+
+using namespace flow_engine;
+
+struct run_state {
+  static inline const char* name = "flow_run";
+
+  std::shared_ptr<run_context> ctx;
+  job_assignment a;
+  std::shared_ptr<spdlog::logger> log;
+  std::chrono::steady_clock::time_point started;
+  std::vector<std::string> entries;
+  std::string failure_entry;
+  std::vector<flow::flow_module> failure_modules;
+  caf::actor seq;
+  /// Every sequence this run started (their exits are expected).
+  std::set<caf::actor_addr> sequences;
+  uint64_t seq_token = 0;
+  bool in_failure_module = false;
+  std::string error;       // the main sequence's error, when it failed
+  std::string failed_step; // and the step that failed
+  bool writing = false;
+  bool dirty = false;
+  bool finishing = false;
+  std::string final_status;
+  std::string final_result;
+  bool reported = false;
+};
+
+using run_actor = caf::stateful_actor<run_state>;
+
+std::string status_doc(run_actor* self) {
+  auto& st = self->state;
+  size_t step = 0;
+  for (auto& e : st.entries)
+    if (auto t = member(e, "type"); t && (*t == "\"Success\"" || *t == "\"Failure\""))
+      ++step;
+  std::vector<std::pair<std::string, std::string>> doc{
+    {"step", std::to_string(step)}, {"modules", array_of(st.entries)}};
+  if (!st.failure_entry.empty())
+    doc.emplace_back("failure_module", st.failure_entry);
+  return object_with("{}", doc);
+}
+
+void report_outcome(run_actor* self) {
+  auto& st = self->state;
+  if (st.reported)
+    return;
+  st.reported = true;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now()
+                                                                  - st.started)
+              .count();
+  job_outcome out{st.a.job_id, st.a.attempt, st.a.lease_owner, st.final_status, st.final_result,
+                  ms};
+  if (auto d = st.ctx->reg->resolve_as<dispatcher_actor>(paths::dispatcher))
+    self->send(d, done_atom_v, std::move(out));
+  else
+    st.log->error("flow {}: no dispatcher to report to", st.a.job_id);
+  self->quit();
+}
+
+// Writes the status; while a write is in flight, later transitions wait and
+// go out together. The outcome is reported once the final status is in.
+void persist(run_actor* self) {
+  auto& st = self->state;
+  if (st.writing) {
+    st.dirty = true;
+    return;
+  }
+  auto writer = st.ctx->reg->resolve_as<storage_writer_actor>(paths::storage_writer);
+  if (!writer) {
+    if (st.finishing)
+      report_outcome(self);
+    return;
+  }
+  st.writing = true;
+  st.dirty = false;
+  storage::write_request req{"set_flow_status",
+                             {st.a.job_id, std::to_string(st.a.attempt), st.a.lease_owner,
+                              status_doc(self)},
+                             st.a.job_id};
+  self->request(writer, std::chrono::minutes{1}, write_atom_v, std::move(req))
+    .then(
+      [self](storage::result_set& rs) {
+        auto& s = self->state;
+        s.writing = false;
+        if (rs.empty()) {
+          // Fenced: another attempt owns this flow now. Leave its step jobs
+          // alone (it waits for them) and stop without a report.
+          s.log->warn("flow {} attempt {}: status write fenced; this attempt stops",
+                      s.a.job_id, s.a.attempt);
+          s.ctx->abandoned = true;
+          s.reported = true;
+          if (s.seq)
+            self->send_exit(s.seq, caf::exit_reason::user_shutdown);
+          return self->quit();
+        }
+        if (s.dirty)
+          return persist(self);
+        if (s.finishing)
+          report_outcome(self);
+      },
+      [self](caf::error& e) {
+        auto& s = self->state;
+        s.writing = false;
+        s.log->warn("flow {}: status not recorded: {}", s.a.job_id, describe(e));
+        if (s.finishing)
+          report_outcome(self);
+        else if (s.dirty)
+          persist(self);
+      });
+}
+
+void finish_run(run_actor* self, std::string status, std::string result) {
+  auto& st = self->state;
+  st.finishing = true;
+  st.final_status = std::move(status);
+  st.final_result = std::move(result);
+  persist(self);
+}
+
+void start_sequence(run_actor* self, seq_input in) {
+  auto& st = self->state;
+  st.seq_token++;
+  st.seq = spawn_sequence(self, st.ctx, std::move(in), st.seq_token);
+  st.sequences.insert(st.seq.address());
+}
+
+void main_done(run_actor* self, const std::string& how, std::string result,
+               const std::string& failed_step) {
+  auto& st = self->state;
+  if (how != outcome::failure)
+    return finish_run(self, job_status::success, std::move(result));
+  auto& def = *st.ctx->def;
+  if (!def.value.failure_module)
+    return finish_run(self, job_status::failure, std::move(result));
+  // The failure module runs once, with the error (and the failed step's id)
+  // as its previous_result.
+  st.in_failure_module = true;
+  st.error = result;
+  st.failed_step = failed_step;
+  st.failure_modules = {*def.value.failure_module};
+  seq_input in;
+  in.modules = &st.failure_modules;
+  in.flow_input = st.a.args;
+  in.previous_result = object_with(is_object(result) ? result : "{}",
+                                   {{"step_id", quote(failed_step)}});
+  if (!is_object(result))
+    in.previous_result = object_with(in.previous_result, {{"error", result}});
+  in.path = st.ctx->path + "/failure";
+  in.label = "failure module";
+  st.failure_entry = "{\"id\":" + quote(def.value.failure_module->id)
+                     + ",\"type\":\"InProgress\",\"parent_module\":" + quote(failed_step) + "}";
+  persist(self);
+  start_sequence(self, std::move(in));
+}
+
+void failure_done(run_actor* self, const std::string& how, std::string result) {
+  auto& st = self->state;
+  st.failure_entry = object_with(st.failure_entry,
+                                 {{"type", how == outcome::failure ? "\"Failure\"" : "\"Success\""},
+                                  {"result", result}});
+  finish_run(self, job_status::failure, std::move(result));
+}
+
+// Resume: the recorded status says which top-level modules finished (and with
+// what result) and which job the next one was waiting for.
+void start_main(run_actor* self, const std::string& recorded) {
+  auto& st = self->state;
+  auto& mods = st.ctx->def->value.modules;
+  seq_input in;
+  in.modules = &mods;
+  in.flow_input = st.a.args;
+  in.previous_result = st.a.args;
+  in.top_level = true;
+  in.path = st.ctx->path + "/main";
+  in.label = "flow";
+  st.entries.clear();
+  for (auto& m : mods)
+    st.entries.push_back("{\"id\":" + quote(m.id) + ",\"type\":\"WaitingForPriorSteps\"}");
+  if (auto prev = member(recorded, "modules")) {
+    auto old = array_elements(*prev).value_or(std::vector<std::string>{});
+    for (size_t k = 0; k < old.size() && k < mods.size(); ++k) {
+      auto type = member(old[k], "type").value_or("");
+      auto id = member(old[k], "id").value_or("");
+      if (id != quote(mods[k].id))
+        break;
+      if (type == "\"Success\"") {
+        in.done_results.emplace_back(mods[k].id, member(old[k], "result").value_or("null"));
+        st.entries[k] = old[k];
+        in.start_at = k + 1;
+        continue;
+      }
+      auto job = member(old[k], "job");
+      bool leaf = mods[k].type == flow::module_type::rawscript
+                  || mods[k].type == flow::module_type::script
+                  || mods[k].type == flow::module_type::flow;
+      if (type == "\"InProgress\"" && job && leaf && !mods[k].retry)
+        in.pending_job = job->substr(1, job->size() - 2);
+      break;
+    }
+    st.log->info("flow {} attempt {}: resuming at module {} of {}", st.a.job_id, st.a.attempt,
+                 in.start_at + 1, mods.size());
+  }
+  start_sequence(self, std::move(in));
+}
+
+caf::behavior flow_run(run_actor* self, job_assignment a, std::shared_ptr<registry> reg,
+                       std::shared_ptr<expr::evaluator> eval, std::string path) {
+  auto& st = self->state;
+  st.a = std::move(a);
+  st.log = logger_for(paths::flows);
+  st.started = std::chrono::steady_clock::now();
+  st.ctx = std::make_shared<run_context>();
+  auto& ctx = *st.ctx;
+  ctx.workspace = st.a.workspace;
+  ctx.flow_job_id = st.a.job_id;
+  ctx.root_job_id = st.a.root_job.empty() ? st.a.job_id : st.a.root_job;
+  ctx.created_by = st.a.created_by;
+  ctx.reg = reg;
+  ctx.eval = std::move(eval);
+  ctx.run = caf::actor_cast<caf::actor>(self);
+  ctx.path = path;
+  reg->put(actor_entry{path, "flow_run", parent_path(path), caf::actor_cast<caf::actor>(self),
+                       std::chrono::system_clock::now(), 0});
+  self->attach_functor([reg, path, addr = self->address()] { reg->remove(path, addr); });
+  self->set_exit_handler([self](caf::exit_msg& em) {
+    auto& s = self->state;
+    bool from_sequence = em.source == s.seq || s.sequences.count(em.source) > 0;
+    if (!from_sequence)
+      return self->quit(em.reason); // someone stops the run itself
+    // A sequence ends normally after its flowdone answer.
+    if (em.reason == caf::exit_reason::normal || em.source != s.seq || s.finishing)
+      return;
+    // The current sequence died without an answer (a bug): fail the run.
+    s.seq = nullptr;
+    finish_run(self, job_status::failure,
+               runtime::error_json("FlowEngineError",
+                                   "the flow's sequence stopped: " + describe(em.reason)));
+  });
+  auto parsed = flow::parse_flow_value(st.a.code);
+  if (!parsed.flow) {
+    std::string msg;
+    for (auto& e : parsed.errors)
+      msg += (msg.empty() ? "" : "; ") + flow::to_string(e);
+    self->send(self, wake_atom_v, uint64_t{1});
+    st.final_result = runtime::error_json("InvalidFlow", "the flow definition is invalid: " + msg);
+  } else {
+    ctx.def = std::make_shared<flow::open_flow>(std::move(*parsed.flow));
+    self->send(self, wake_atom_v, uint64_t{0});
+  }
+  return {
+    [self](wake_atom, uint64_t what) {
+      auto& s = self->state;
+      if (what == 1)
+        return finish_run(self, job_status::failure, s.final_result);
+      auto reader = s.ctx->reg->resolve_as<storage_reader_actor>(paths::storage_reader);
+      if (!reader)
+        return start_main(self, "{}");
+      self->request(reader, std::chrono::seconds{30}, read_atom_v,
+                    storage::read_request{"flow_status_of", {s.a.job_id}})
+        .then(
+          [self](storage::result_set& rs) {
+            auto rec = rs.empty() || rs.rows[0][0].null ? std::string{"{}"} : rs.rows[0][0].text;
+            start_main(self, rec);
+          },
+          [self](caf::error& e) {
+            self->state.log->warn("flow {}: no recorded status read ({}); starting over",
+                                  self->state.a.job_id, describe(e));
+            start_main(self, "{}");
+          });
+    },
+    [self](progress_atom, uint64_t index, std::string& entry) {
+      auto& s = self->state;
+      if (index < s.entries.size())
+        s.entries[index] = std::move(entry);
+      persist(self);
+    },
+    [self](flowdone_atom, uint64_t tok, std::string& how, std::string& result,
+           std::string& failed_step) {
+      auto& s = self->state;
+      if (tok != s.seq_token)
+        return;
+      s.seq = nullptr;
+      if (s.in_failure_module)
+        return failure_done(self, how, std::move(result));
+      main_done(self, how, std::move(result), failed_step);
+    },
+    [self](cancel_atom) {
+      auto& s = self->state;
+      if (s.finishing)
+        return;
+      if (s.seq) {
+        self->unlink_from(s.seq);
+        self->send_exit(s.seq, caf::exit_reason::user_shutdown);
+        s.seq = nullptr;
+      }
+      finish_run(self, job_status::canceled,
+                 runtime::error_json("Canceled", "the flow was canceled"));
+    },
+    [self](abort_atom) {
+      auto& s = self->state;
+      s.ctx->abandoned = true;
+      s.reported = true;
+      if (s.seq)
+        self->send_exit(s.seq, caf::exit_reason::user_shutdown);
+      self->quit(caf::exit_reason::user_shutdown);
+    },
+    [self](status_atom) {
+      auto& s = self->state;
+      std::string summary = "flow " + s.a.job_id + " (" + s.a.script_path + "), attempt "
+                            + std::to_string(s.a.attempt);
+      if (s.finishing)
+        summary += ": recording the outcome (" + s.final_status + ")";
+      else if (s.in_failure_module)
+        summary += ": running the failure module";
+      return make_status(self, std::move(summary));
+    },
+  };
+}
+
+} // namespace
+
+std::string parent_path(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  return slash == std::string::npos || slash == 0 ? std::string{"/"} : path.substr(0, slash);
+}
+
+caf::actor spawn_flow_run(caf::local_actor* slot, job_assignment a, std::shared_ptr<registry> reg,
+                          std::shared_ptr<expr::evaluator> eval, std::string path) {
+  return slot->spawn(flow_run, std::move(a), std::move(reg), std::move(eval), std::move(path));
+}
+
+} // namespace millrace::actors

@@ -1,0 +1,184 @@
+// A flow slot: the worker-slot protocol (register, run, claimed, cancel,
+// abort, renew) for the "flow" tag. It starts a flow_run actor once the
+// attempt's claim is committed, renews the lease while the run lives, and
+// passes cancel and abort on. The run reports its outcome itself.
+
+#include "actors/flow/flow_engine.hpp"
+
+#include <optional>
+
+#include <spdlog/spdlog.h>
+
+#include "caf/all.hpp"
+
+#include "actors/flow/flow_run.hpp"
+#include "actors/protocol/errors.hpp"
+#include "actors/protocol/job_actors.hpp"
+#include "actors/protocol/paths.hpp"
+#include "actors/system/logging.hpp"
+#include "actors/system/registry.hpp"
+#include "actors/system/status.hpp"
+#include "runtime/expr/evaluator.hpp"
+#include "runtime/runtime.hpp"
+
+namespace millrace::actors {
+
+namespace {
+
+struct flow_slot_state {
+  static inline const char* name = "flow_slot";
+
+  flow_engine_config cfg;
+  std::string slot_name;
+  std::string path;
+  std::shared_ptr<registry> reg;
+  std::shared_ptr<spdlog::logger> log;
+  std::optional<job_assignment> job;
+  caf::actor run;
+  uint64_t token = 0;
+  uint64_t runs = 0;
+
+  ~flow_slot_state() {
+    // A slot that stops takes its run with it, without canceling the steps:
+    // the job's next attempt resumes and waits for them.
+    if (run)
+      caf::anon_send(run, abort_atom_v);
+  }
+};
+
+using flow_slot_ptr = worker_slot_actor::stateful_pointer<flow_slot_state>;
+
+dispatcher_actor dispatcher_of(flow_slot_ptr self) {
+  return self->state.reg->resolve_as<dispatcher_actor>(paths::dispatcher);
+}
+
+bool is_current(flow_slot_ptr self, const std::string& id, int32_t attempt) {
+  auto& j = self->state.job;
+  return j && j->job_id == id && j->attempt == attempt;
+}
+
+void register_with_dispatcher(flow_slot_ptr self) {
+  auto d = dispatcher_of(self);
+  if (!d) {
+    self->delayed_send(self, std::chrono::milliseconds{100}, register_atom_v);
+    return;
+  }
+  self->send(d, register_atom_v, caf::actor_cast<worker_slot_actor>(self),
+             slot_info{self->state.slot_name, {job_kind::flow_tag}});
+  self->send(d, ready_atom_v, self->state.slot_name);
+}
+
+worker_slot_actor::behavior_type flow_slot(flow_slot_ptr self, flow_engine_config cfg,
+                                           std::string slot_name, std::shared_ptr<registry> reg,
+                                           std::string path) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.slot_name = std::move(slot_name);
+  st.reg = std::move(reg);
+  st.path = std::move(path);
+  st.log = logger_for(paths::flows);
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& s = self->state;
+    if (dm.source != s.run)
+      return;
+    s.run = nullptr;
+    if (s.job && dm.reason != caf::exit_reason::normal
+        && dm.reason != caf::exit_reason::user_shutdown) {
+      // The run crashed before it reported: fail the attempt.
+      job_outcome out{s.job->job_id, s.job->attempt, s.job->lease_owner, job_status::failure,
+                      runtime::error_json("FlowEngineError",
+                                          "the flow run stopped: " + describe(dm.reason)),
+                      0};
+      if (auto d = dispatcher_of(self))
+        self->send(d, done_atom_v, std::move(out));
+    }
+    s.job.reset();
+    ++s.runs;
+  });
+  register_with_dispatcher(self);
+  return {
+    [self](run_atom, job_assignment& a, std::vector<job_watcher_actor>&) {
+      auto& s = self->state;
+      if (s.job && s.run) {
+        // The dispatcher hands out a new job only after the previous run
+        // reported its outcome: that run is quitting normally. Forget it
+        // (its down message must not touch the new job).
+        self->demonitor(s.run);
+        s.run = nullptr;
+        ++s.runs;
+      }
+      s.job = std::move(a);
+      ++s.token;
+    },
+    [self](claimed_atom, std::string& id, int32_t attempt) {
+      auto& s = self->state;
+      if (!is_current(self, id, attempt) || s.run)
+        return;
+      s.run = spawn_flow_run(self, *s.job, s.reg, s.cfg.eval, s.path + "/run");
+      self->monitor(s.run);
+      self->delayed_send(self, s.cfg.renew_every, renew_atom_v, s.token);
+    },
+    [self](cancel_atom, std::string& id, int32_t attempt) {
+      if (is_current(self, id, attempt) && self->state.run)
+        caf::anon_send(self->state.run, cancel_atom_v);
+    },
+    [self](abort_atom, std::string& id, int32_t attempt) {
+      auto& s = self->state;
+      if (!is_current(self, id, attempt))
+        return;
+      if (s.run) {
+        self->demonitor(s.run);
+        caf::anon_send(s.run, abort_atom_v);
+        s.run = nullptr;
+      }
+      s.job.reset();
+    },
+    [](watch_atom, std::string&, job_watcher_actor&) {},
+    [](output_atom, uint64_t, uint8_t, std::string&) {},
+    [](exited_atom, uint64_t, exit_record&) {},
+    [](timeout_atom, uint64_t) {},
+    [](flush_atom, uint64_t) {},
+    [self](renew_atom, uint64_t token) {
+      auto& s = self->state;
+      if (token != s.token || !s.job || !s.run)
+        return;
+      if (auto d = dispatcher_of(self))
+        self->send(d, renew_atom_v, s.job->job_id, s.job->attempt);
+      self->delayed_send(self, s.cfg.renew_every, renew_atom_v, token);
+    },
+    [self](register_atom) { register_with_dispatcher(self); },
+    [self](status_atom) {
+      auto& s = self->state;
+      std::string summary = s.job ? "running flow " + s.job->job_id + " attempt "
+                                      + std::to_string(s.job->attempt)
+                                  : std::string("idle");
+      summary += " runs=" + std::to_string(s.runs);
+      return make_status(self, std::move(summary));
+    },
+  };
+}
+
+} // namespace
+
+child_spec flow_engine_spec(flow_engine_config cfg) {
+  if (!cfg.eval)
+    cfg.eval = std::make_shared<expr::evaluator>();
+  std::vector<child_spec> kids;
+  for (size_t i = 1; i <= cfg.slots; ++i) {
+    child_spec k;
+    k.id = "slot-" + std::to_string(i);
+    k.kind = "flow_slot";
+    auto name = cfg.node + "/flow-" + std::to_string(i);
+    k.start = [cfg, name](const child_context& ctx) {
+      return caf::actor_cast<caf::actor>(ctx.sys.spawn(flow_slot, cfg, name, ctx.reg, ctx.path));
+    };
+    kids.push_back(std::move(k));
+  }
+  supervisor_flags flags;
+  flags.strategy = restart_strategy::one_for_one;
+  flags.intensity = static_cast<uint32_t>(std::max<size_t>(10, cfg.slots));
+  flags.period = std::chrono::seconds{60};
+  return supervisor_spec("flows", flags, std::move(kids), logger_for(paths::flows));
+}
+
+} // namespace millrace::actors

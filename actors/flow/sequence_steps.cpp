@@ -1,0 +1,234 @@
+// Leaf steps of a sequence (rawscript, script, flow, identity): resolve what
+// to run, submit the step job to the dispatcher (parent and root job set),
+// wait for its end, then stop_after_if, retries (constant, then exponential,
+// with retry_if) and continue_on_error.
+
+#include <cmath>
+#include <random>
+
+#include "actors/flow/detail/json_util.hpp"
+#include "actors/flow/detail/sequence_state.hpp"
+#include "actors/protocol/errors.hpp"
+#include "actors/protocol/job_actors.hpp"
+#include "actors/protocol/paths.hpp"
+#include "actors/protocol/storage_actor.hpp"
+#include "actors/system/registry.hpp"
+#include "runtime/runtime.hpp"
+
+namespace millrace::actors::flow_engine {
+
+namespace {
+
+using flow::module_type;
+
+dispatcher_actor dispatcher_of(seq_actor* self) {
+  return self->state.ctx->reg->resolve_as<dispatcher_actor>(paths::dispatcher);
+}
+
+bool stale(seq_actor* self, uint64_t op) {
+  return self->state.op != op || self->state.finished;
+}
+
+void submit(seq_actor* self, job_spec spec) {
+  auto d = dispatcher_of(self);
+  if (!d)
+    return module_failed(self, runtime::error_json("Unavailable", "the dispatcher is not running"));
+  auto op = ++self->state.op;
+  self->request(d, std::chrono::minutes{1}, submit_atom_v, std::move(spec))
+    .then(
+      [self, op](submit_reply& r) {
+        if (stale(self, op))
+          return;
+        wait_for_job(self, r.job_id);
+      },
+      [self, op](caf::error& e) {
+        if (stale(self, op))
+          return;
+        module_failed(self, runtime::error_json("SubmitError", "module '" + current(self).id
+                                                                 + "': the step job was not "
+                                                                   "submitted: "
+                                                                 + describe(e)));
+      });
+}
+
+// Reads a script or a subflow definition, then submits.
+void resolve_and_submit(seq_actor* self, job_spec spec, storage::read_request req) {
+  auto reader = self->state.ctx->reg->resolve_as<storage_reader_actor>(paths::storage_reader);
+  if (!reader)
+    return module_failed(self, runtime::error_json("Unavailable", "storage is not running"));
+  auto op = ++self->state.op;
+  self->request(reader, std::chrono::seconds{30}, read_atom_v, std::move(req))
+    .then(
+      [self, op, spec](storage::result_set& rs) mutable {
+        if (stale(self, op))
+          return;
+        auto& m = current(self);
+        if (rs.empty() || (rs.column("archived") >= 0 && rs.rows[0][rs.column("archived")].text == "t"
+                           && m.hash.empty()))
+          return module_failed(self, runtime::error_json(
+                                       "NotFound", "module '" + m.id + "': "
+                                                     + (m.type == module_type::flow ? "flow '"
+                                                                                   : "script '")
+                                                     + (m.hash.empty() ? m.path : m.hash)
+                                                     + "' does not exist"));
+        auto& row = rs.rows[0];
+        if (m.type == module_type::flow) {
+          spec.code = row[rs.column("value")].text;
+        } else {
+          spec.code = row[rs.column("content")].text;
+          spec.language = row[rs.column("language")].text;
+          spec.script_hash = row[rs.column("hash")].text;
+          spec.script_path = row[rs.column("path")].text;
+        }
+        submit(self, std::move(spec));
+      },
+      [self, op](caf::error& e) {
+        if (stale(self, op))
+          return;
+        module_failed(self, runtime::error_json("StorageError", describe(e)));
+      });
+}
+
+void after_success(seq_actor* self, std::string result) {
+  auto& m = current(self);
+  if (!m.stop_after_if)
+    return module_done(self, std::move(result));
+  auto scope = scope_json(self, {{"result", result}});
+  eval_all(self, {m.stop_after_if->expr}, std::move(scope),
+           [self, result](std::vector<std::string>& v) {
+             auto& mod = current(self);
+             if (v.empty() || !truthy(v[0]))
+               return module_done(self, result);
+             auto& st = self->state;
+             st.cur.status = "Success";
+             st.cur.result = result;
+             report(self);
+             auto cond = *mod.stop_after_if;
+             if (!cond.error_message.empty())
+               return finish(self, outcome::failure,
+                             runtime::error_json("StopAfterIf", cond.error_message), mod.id);
+             finish(self, outcome::stopped, result, mod.id);
+           });
+}
+
+void retry_later(seq_actor* self) {
+  auto& st = self->state;
+  auto& r = *current(self).retry;
+  st.cur.failed_jobs.push_back(st.cur.job_id);
+  st.cur.job_id.clear();
+  int n = ++st.cur.retries;
+  double delay;
+  if (n <= r.constant_attempts) {
+    delay = r.constant_seconds;
+  } else {
+    // The n-th retry waits multiplier * seconds^n (n counts the constant
+    // attempts too), with random_factor percent of jitter.
+    delay = r.exponential_multiplier * std::pow(static_cast<double>(r.exponential_seconds), n);
+    if (r.random_factor > 0) {
+      static thread_local std::mt19937 rng{std::random_device{}()};
+      std::uniform_real_distribution<double> u(-1.0, 1.0);
+      delay *= 1.0 + u(rng) * r.random_factor / 100.0;
+    }
+  }
+  delay = std::min(std::max(delay, 0.0), 86400.0);
+  st.cur.status = "WaitingForExecutor";
+  report(self);
+  sleep_then(self, delay, [self] { run_leaf(self); });
+}
+
+void after_failure(seq_actor* self, std::string error) {
+  auto& st = self->state;
+  auto& m = current(self);
+  if (!m.retry || st.cur.retries >= m.retry->constant_attempts + m.retry->exponential_attempts)
+    return module_failed(self, std::move(error));
+  if (m.retry->retry_if.empty())
+    return retry_later(self);
+  auto scope = scope_json(self, {{"result", error}});
+  eval_all(self, {m.retry->retry_if}, std::move(scope), [self, error](std::vector<std::string>& v) {
+    if (!v.empty() && truthy(v[0]))
+      return retry_later(self);
+    module_failed(self, error);
+  });
+}
+
+} // namespace
+
+void run_leaf(seq_actor* self) {
+  auto& st = self->state;
+  auto& m = current(self);
+  auto& ctx = *st.ctx;
+  if (m.type == module_type::identity)
+    return module_done(self, st.previous);
+  job_spec spec;
+  spec.workspace = ctx.workspace;
+  spec.parent_job = ctx.flow_job_id;
+  spec.root_job = ctx.root_job_id;
+  spec.created_by = ctx.created_by;
+  spec.args = st.cur.args;
+  spec.timeout_s = st.cur.timeout_s;
+  spec.tag = m.tag;
+  switch (m.type) {
+    case module_type::rawscript:
+      spec.kind = job_kind::preview;
+      spec.code = m.content;
+      spec.language = m.language;
+      spec.script_path = m.path;
+      return submit(self, std::move(spec));
+    case module_type::script:
+      spec.kind = job_kind::script;
+      if (!m.hash.empty())
+        return resolve_and_submit(self, std::move(spec),
+                                  storage::read_request{"script_by_hash", {ctx.workspace, m.hash}});
+      return resolve_and_submit(self, std::move(spec),
+                                storage::read_request{"script_by_path", {ctx.workspace, m.path}});
+    case module_type::flow:
+      spec.kind = job_kind::flow;
+      spec.script_path = m.path;
+      return resolve_and_submit(self, std::move(spec),
+                                storage::read_request{"flow_by_path", {ctx.workspace, m.path}});
+    default:
+      return module_failed(self, runtime::error_json("InternalError", "not a step module"));
+  }
+}
+
+void wait_for_job(seq_actor* self, std::string job_id) {
+  auto& st = self->state;
+  auto d = dispatcher_of(self);
+  st.cur.job_id = job_id;
+  st.cur.status = "InProgress";
+  report(self);
+  auto op = ++st.op;
+  if (!d) {
+    // The dispatcher restarts: ask again shortly (the job itself is durable).
+    return sleep_then(self, 0.5, [self, job_id] { wait_for_job(self, job_id); });
+  }
+  self->request(d, caf::infinite, wait_atom_v, job_id)
+    .then(
+      [self, op](job_result& r) {
+        if (stale(self, op))
+          return;
+        if (r.status == job_status::success)
+          return after_success(self, std::move(r.result));
+        after_failure(self, std::move(r.result));
+      },
+      [self, op, job_id](caf::error& e) {
+        if (stale(self, op))
+          return;
+        if (e == caf::make_error(dispatch_errc::not_found))
+          return module_failed(self, runtime::error_json("NotFound", "step job " + job_id
+                                                                       + " is unknown: "
+                                                                       + describe(e)));
+        sleep_then(self, 0.5, [self, job_id] { wait_for_job(self, job_id); });
+      });
+}
+
+void cancel_current_job(seq_actor* self) {
+  auto& st = self->state;
+  if (st.ctx->abandoned || st.cur.job_id.empty() || st.cur.status != "InProgress")
+    return;
+  if (auto d = dispatcher_of(self))
+    caf::anon_send(d, cancel_atom_v, st.cur.job_id, std::string{"flow"},
+                   std::string{"the flow run stopped this step"});
+}
+
+} // namespace millrace::actors::flow_engine
