@@ -5,7 +5,7 @@ SHELL := /bin/bash
 JOBS  ?= $(shell nproc)
 CONFIG ?= configs/millrace.conf
 
-.PHONY: all deps build build-test run test bench bench-http clean
+.PHONY: all deps build build-test run test bench bench-http bench-flows clean
 
 all: build
 
@@ -33,6 +33,10 @@ test: build-test
 bench: build
 	@.ci/with-test-pg.sh build/release/bin/millrace-bench-storage
 	@.ci/with-test-pg.sh build/release/bin/millrace-bench-jobs
+
+# The flow engine (per-step overhead, latency, Windmill's scenarios).
+bench-flows: build
+	@.ci/with-test-pg.sh build/release/bin/millrace-bench-flows
 
 # The HTTP API with wrk (jobs_u/get, run_wait_result, jobs/run/p).
 bench-http: build

@@ -383,7 +383,7 @@ void job_done(dispatcher_ptr self, job_outcome outcome) {
   auto result = outcome.result;
   auto duration = outcome.duration_ms;
   auto w = e.unclaimed_run ? complete_unclaimed_write(e, status, result)
-                           : complete_write(e, status, result);
+                           : complete_write(e, status, result, outcome.flow_status);
   write(self, std::move(w),
         [self, id, attempt, status, result, duration](storage::op_result& r) {
           auto& s = self->state;

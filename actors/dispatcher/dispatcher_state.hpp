@@ -171,7 +171,8 @@ storage::write_request enqueue_write(const job_spec& spec, bool fresh);
 storage::write_request claim_write(const job_entry& e, int32_t lease_ms);
 storage::write_request renew_write(const job_entry& e, int32_t lease_ms);
 storage::write_request complete_write(const job_entry& e, const std::string& status,
-                                      const std::string& result);
+                                      const std::string& result,
+                                      const std::string& flow_status = {});
 /// Claim and end of an attempt without a process, in one write.
 storage::write_request complete_unclaimed_write(const job_entry& e, const std::string& status,
                                                 const std::string& result);

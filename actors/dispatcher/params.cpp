@@ -49,11 +49,11 @@ storage::write_request renew_write(const job_entry& e, int32_t lease_ms) {
 }
 
 storage::write_request complete_write(const job_entry& e, const std::string& status,
-                                      const std::string& result) {
+                                      const std::string& result, const std::string& flow_status) {
   return storage::write_request{"complete_job",
                                 {e.spec.id, std::to_string(e.attempt), e.owner, status, result,
                                  e.created_at, e.spec.kind, opt(e.spec.script_path),
-                                 e.spec.created_by, opt(e.spec.parent_job)},
+                                 e.spec.created_by, opt(e.spec.parent_job), opt(flow_status)},
                                 e.spec.id};
 }
 

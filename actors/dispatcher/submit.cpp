@@ -136,6 +136,15 @@ caf::error validate(dispatcher_ptr self, job_spec& spec) {
       return invalid("code: a " + spec.kind + " job needs its flow definition");
     if (spec.tag.empty())
       spec.tag = job_kind::flow_tag;
+    if (spec.tag != job_kind::flow_tag)
+      return invalid("tag: flow runs go to the flow engine's tag '" + std::string{job_kind::flow_tag}
+                     + "', not '" + spec.tag + "'");
+  } else if (spec.tag == job_kind::flow_tag) {
+    return invalid("tag: '" + spec.tag + "' is the flow engine's; a " + spec.kind
+                   + " job cannot run there");
+  }
+  if (is_flow) {
+    // checked above
   } else if (runs_code) {
     auto* lang = runtime::find_language(spec.language);
     if (!lang) {
@@ -208,7 +217,7 @@ caf::result<submit_reply> submit(dispatcher_ptr self, job_spec spec,
   ++st.stats.submitted;
   // A fresh id cannot name an existing job, so such a job may be claimed in
   // the same transaction as its submission: one commit, then it starts.
-  bool fresh = spec.id.empty() && spec.idempotency_key.empty();
+  bool fresh = (spec.id.empty() || spec.id_is_new) && spec.idempotency_key.empty();
   if (spec.id.empty())
     spec.id = make_uuid_v7();
   bool now = spec.scheduled_for_ms == 0 || spec.scheduled_for_ms <= wall_ms(self);
@@ -333,7 +342,7 @@ caf::result<std::vector<submit_reply>> submit_many(dispatcher_ptr self,
     return rp;
   }
   for (size_t i = 0; i < specs.size(); ++i) {
-    bool fresh = specs[i].id.empty() && specs[i].idempotency_key.empty();
+    bool fresh = (specs[i].id.empty() || specs[i].id_is_new) && specs[i].idempotency_key.empty();
     if (specs[i].id.empty())
       specs[i].id = make_uuid_v7();
     auto entry = std::make_shared<job_entry>();

@@ -1,8 +1,8 @@
 // One flow run (one attempt of a flow job): parses the pinned definition,
 // resumes from the last recorded status, runs the top-level sequence, the
 // failure module if it fails, records the FlowStatus at every transition
-// (fenced on the attempt) and reports the outcome to the dispatcher after the
-// final status is committed.
+// (fenced on the attempt) and reports the outcome to the dispatcher with the
+// final status, which the dispatcher records in the completing write.
 
 #include "actors/flow/flow_run.hpp"
 
@@ -78,8 +78,10 @@ void report_outcome(run_actor* self) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now()
                                                                   - st.started)
               .count();
+  // The final status travels with the outcome: the dispatcher records it in
+  // the completing write (one commit less at the end of every flow).
   job_outcome out{st.a.job_id, st.a.attempt, st.a.lease_owner, st.final_status, st.final_result,
-                  ms};
+                  ms, status_doc(self)};
   if (auto d = st.ctx->reg->resolve_as<dispatcher_actor>(paths::dispatcher))
     self->send(d, done_atom_v, std::move(out));
   else
@@ -144,7 +146,10 @@ void finish_run(run_actor* self, std::string status, std::string result) {
   st.finishing = true;
   st.final_status = std::move(status);
   st.final_result = std::move(result);
-  persist(self);
+  // Status writes still in flight are in the writer's mailbox before the
+  // completion the dispatcher sends for this report: same key, so they are
+  // applied first, and the completion's final status wins.
+  report_outcome(self);
 }
 
 void start_sequence(run_actor* self, seq_input in) {
@@ -176,6 +181,7 @@ void main_done(run_actor* self, const std::string& how, std::string result,
   if (!is_object(result))
     in.previous_result = object_with(in.previous_result, {{"error", result}});
   in.path = st.ctx->path + "/failure";
+  in.logical = "/failure";
   in.label = "failure module";
   st.failure_entry = "{\"id\":" + quote(def.value.failure_module->id)
                      + ",\"type\":\"InProgress\",\"parent_module\":" + quote(failed_step) + "}";
@@ -245,6 +251,7 @@ caf::behavior flow_run(run_actor* self, job_assignment a, std::shared_ptr<regist
   ctx.flow_job_id = st.a.job_id;
   ctx.root_job_id = st.a.root_job.empty() ? st.a.job_id : st.a.root_job;
   ctx.created_by = st.a.created_by;
+  ctx.attempt = st.a.attempt;
   ctx.reg = reg;
   ctx.eval = std::move(eval);
   ctx.run = caf::actor_cast<caf::actor>(self);
@@ -273,6 +280,13 @@ caf::behavior flow_run(run_actor* self, job_assignment a, std::shared_ptr<regist
       msg += (msg.empty() ? "" : "; ") + flow::to_string(e);
     self->send(self, wake_atom_v, uint64_t{1});
     st.final_result = runtime::error_json("InvalidFlow", "the flow definition is invalid: " + msg);
+  } else if (parsed.flow->value.preprocessor_module || !parsed.flow->value.skip_expr.empty()) {
+    // Both change what the flow computes; ignoring them would be wrong.
+    self->send(self, wake_atom_v, uint64_t{1});
+    st.final_result = runtime::error_json(
+      "NotSupported", std::string{parsed.flow->value.preprocessor_module ? "preprocessor_module"
+                                                                           : "skip_expr"}
+                        + " is not supported by this version of Millrace");
   } else {
     ctx.def = std::make_shared<flow::open_flow>(std::move(*parsed.flow));
     self->send(self, wake_atom_v, uint64_t{0});
@@ -282,8 +296,9 @@ caf::behavior flow_run(run_actor* self, job_assignment a, std::shared_ptr<regist
       auto& s = self->state;
       if (what == 1)
         return finish_run(self, job_status::failure, s.final_result);
+      // A first attempt has no recorded status to resume from.
       auto reader = s.ctx->reg->resolve_as<storage_reader_actor>(paths::storage_reader);
-      if (!reader)
+      if (!reader || s.a.attempt <= 1)
         return start_main(self, "{}");
       self->request(reader, std::chrono::seconds{30}, read_atom_v,
                     storage::read_request{"flow_status_of", {s.a.job_id}})

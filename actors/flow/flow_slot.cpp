@@ -88,7 +88,7 @@ worker_slot_actor::behavior_type flow_slot(flow_slot_ptr self, flow_engine_confi
       job_outcome out{s.job->job_id, s.job->attempt, s.job->lease_owner, job_status::failure,
                       runtime::error_json("FlowEngineError",
                                           "the flow run stopped: " + describe(dm.reason)),
-                      0};
+                      0, {}};
       if (auto d = dispatcher_of(self))
         self->send(d, done_atom_v, std::move(out));
     }

@@ -26,6 +26,7 @@ void spawn_child(seq_actor* self, size_t slot, const std::vector<flow::flow_modu
   c.outer_results = object_with(st.in.outer_results, st.results);
   c.previous_result = st.previous;
   c.path = st.in.path + "/" + m.id + "-" + std::to_string(slot);
+  c.logical = st.in.logical + "/" + m.id + "-" + std::to_string(slot);
   c.label = "module " + m.id + ", " + what;
   auto tok = st.next_child_token++;
   auto h = spawn_sequence(self, st.ctx, std::move(c), tok);

@@ -34,6 +34,7 @@ void submit(seq_actor* self, job_spec spec) {
   if (!d)
     return module_failed(self, runtime::error_json("Unavailable", "the dispatcher is not running"));
   auto op = ++self->state.op;
+  auto id = spec.id;
   self->request(d, std::chrono::minutes{1}, submit_atom_v, std::move(spec))
     .then(
       [self, op](submit_reply& r) {
@@ -41,9 +42,11 @@ void submit(seq_actor* self, job_spec spec) {
           return;
         wait_for_job(self, r.job_id);
       },
-      [self, op](caf::error& e) {
+      [self, op, id](caf::error& e) {
         if (stale(self, op))
           return;
+        if (e == caf::make_error(dispatch_errc::id_taken))
+          return wait_for_job(self, id); // submitted by a lost attempt
         module_failed(self, runtime::error_json("SubmitError", "module '" + current(self).id
                                                                  + "': the step job was not "
                                                                    "submitted: "
@@ -167,6 +170,12 @@ void run_leaf(seq_actor* self) {
   spec.args = st.cur.args;
   spec.timeout_s = st.cur.timeout_s;
   spec.tag = m.tag;
+  // The same step of the same flow always has the same job id: a resumed
+  // attempt that submits it again finds the lost attempt's job (id_taken)
+  // and waits for it instead of running the step twice.
+  spec.id = step_job_id(ctx.flow_job_id,
+                        st.in.logical + "/" + m.id + "#" + std::to_string(st.cur.retries));
+  spec.id_is_new = ctx.attempt <= 1;
   switch (m.type) {
     case module_type::rawscript:
       spec.kind = job_kind::preview;

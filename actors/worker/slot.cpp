@@ -140,7 +140,7 @@ void report(slot_ptr self, const std::string& status, std::string result) {
               .count();
   if (self->state.cfg.probe)
     self->state.cfg.probe(self->state.cfg.name, j.a.job_id, j.a.args, false);
-  job_outcome out{j.a.job_id, j.a.attempt, j.a.lease_owner, status, std::move(result), ms};
+  job_outcome out{j.a.job_id, j.a.attempt, j.a.lease_owner, status, std::move(result), ms, {}};
   ++self->state.jobs_run;
   self->state.job.reset();
   if (auto d = dispatcher_of(self))

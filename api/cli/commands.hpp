@@ -15,5 +15,6 @@ int cmd_run(const std::vector<std::string>& args);
 int cmd_token(const std::vector<std::string>& args);
 int cmd_script(const std::vector<std::string>& args);
 int cmd_job(const std::vector<std::string>& args);
+int cmd_flow(const std::vector<std::string>& args);
 
 } // namespace millrace::api

@@ -20,6 +20,7 @@ void usage(std::ostream& out) {
          "               log to stderr, print its result as JSON\n"
          "  token        create, list or revoke API tokens (create|list|revoke)\n"
          "  script       push a script file or run a script, over the HTTP API (push|run)\n"
+         "  flow         push an OpenFlow file (JSON or YAML) or run a flow, over the HTTP API (push|run)\n"
          "  job          read or cancel a job over the HTTP API (get|logs|result|cancel)\n"
          "  version      print versions and exit\n"
          "  help         print this help\n"
@@ -51,6 +52,8 @@ int main(int argc, char** argv) {
     return millrace::api::cmd_script(args);
   if (cmd == "job")
     return millrace::api::cmd_job(args);
+  if (cmd == "flow")
+    return millrace::api::cmd_flow(args);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
     usage(std::cout);
     return 0;

@@ -16,8 +16,6 @@
 
 namespace millrace::api {
 
-namespace {
-
 std::string json_string(const std::string& s) {
   std::string out = "\"";
   for (unsigned char ch : s) {
@@ -49,6 +47,8 @@ int usage(const std::string& who, const std::string& msg, const char* text) {
   return 2;
 }
 
+namespace {
+
 const char* script_usage =
   "usage: millrace script push FILE --path PATH [--summary TEXT]\n"
   "       millrace script run PATH [--arg name=value]... [--wait] [--tag T] [--timeout S] [--priority N]\n"
@@ -59,13 +59,7 @@ const char* job_usage =
   "       millrace job cancel ID [--reason TEXT]\n"
   "  common: [--url http://HOST:PORT] [--token TOKEN] [--workspace W] [--config FILE]\n";
 
-// Flags of the form --name VALUE or --name=VALUE.
-struct flags {
-  std::vector<std::string> positional;
-  std::vector<std::pair<std::string, std::string>> values; // in order
-  std::vector<std::string> switches;
-  std::vector<std::string> settings; // --config and --section.key=value
-};
+} // namespace
 
 flags parse_flags(const std::vector<std::string>& args, const std::vector<std::string>& with_value,
                   const std::vector<std::string>& switches) {
@@ -126,6 +120,8 @@ api_endpoint endpoint_of(const flags& f) {
     }
   return find_endpoint(conn, opts);
 }
+
+namespace {
 
 int script_push(const api_endpoint& ep, const flags& f) {
   if (f.positional.size() != 2)

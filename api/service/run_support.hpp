@@ -4,8 +4,10 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "api/service/api_state.hpp"
+#include "runtime/flow/parse.hpp"
 
 namespace millrace::api {
 
@@ -17,6 +19,8 @@ bool build_spec(api_ptr self, const call_ptr& c, actors::job_spec& spec, std::st
 bool args_of(const call_ptr& c, std::string& args);
 /// Validates args against a JSON Schema text (empty: none); answers 400.
 bool check_args(const call_ptr& c, const std::string& schema, const std::string& args);
+/// Answers 400 invalid_flow with every error (module id, field, message).
+void invalid_flow(const call_ptr& c, const std::vector<flow::flow_error>& errors);
 /// Submits; answers the job id (wait = false) or the job's result.
 void submit(api_ptr self, const call_ptr& c, actors::job_spec spec, bool wait);
 

@@ -143,18 +143,22 @@ SELECT i FROM q UNION ALL SELECT i FROM done
 -- can be completed once only: its queue row can be deleted once only.
 -- Returns (i, completed_at) for each completion recorded.
 -- Params: job_id, attempt, lease_owner, status, result (jsonb),
---         job_created_at, kind, script_path, created_by, parent_job
+--         job_created_at, kind, script_path, created_by, parent_job,
+--         flow_status (jsonb, flow runs: the final FlowStatus; NULL keeps the
+--         last recorded one)
 WITH u AS (
   SELECT * FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::text[], $5::jsonb[],
-                       $6::timestamptz[], $7::text[], $8::text[], $9::text[], $10::uuid[])
+                       $6::timestamptz[], $7::text[], $8::text[], $9::text[], $10::uuid[],
+                       $11::jsonb[])
     WITH ORDINALITY AS t(job_id, attempt, owner, status, result, job_created_at, kind,
-                         script_path, created_by, parent_job, i)
+                         script_path, created_by, parent_job, final_flow_status, i)
 ), d AS (
   DELETE FROM job_queue q USING u
   WHERE q.job_id = u.job_id AND q.attempt = u.attempt AND q.lease_owner = u.owner
     AND q.state = 'running'
   RETURNING u.*, q.workspace_id, q.tag, q.restarts, q.created_at, q.started_at, q.log_bytes,
-            q.canceled_by, q.cancel_reason, q.flow_status
+            q.canceled_by, q.cancel_reason,
+            COALESCE(u.final_flow_status, q.flow_status) AS flow_status
 ), c AS (
   INSERT INTO job_completed (job_id, workspace_id, kind, script_path, tag, created_by,
                              parent_job, status, result, attempt, restarts, created_at,
@@ -177,15 +181,17 @@ SELECT i, now() AS completed_at FROM d
 -- complete_job for re-sends: an attempt already completed counts as recorded.
 WITH u AS (
   SELECT * FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::text[], $5::jsonb[],
-                       $6::timestamptz[], $7::text[], $8::text[], $9::text[], $10::uuid[])
+                       $6::timestamptz[], $7::text[], $8::text[], $9::text[], $10::uuid[],
+                       $11::jsonb[])
     WITH ORDINALITY AS t(job_id, attempt, owner, status, result, job_created_at, kind,
-                         script_path, created_by, parent_job, i)
+                         script_path, created_by, parent_job, final_flow_status, i)
 ), d AS (
   DELETE FROM job_queue q USING u
   WHERE q.job_id = u.job_id AND q.attempt = u.attempt AND q.lease_owner = u.owner
     AND q.state = 'running'
   RETURNING u.*, q.workspace_id, q.tag, q.restarts, q.created_at, q.started_at, q.log_bytes,
-            q.canceled_by, q.cancel_reason, q.flow_status
+            q.canceled_by, q.cancel_reason,
+            COALESCE(u.final_flow_status, q.flow_status) AS flow_status
 ), c AS (
   INSERT INTO job_completed (job_id, workspace_id, kind, script_path, tag, created_by,
                              parent_job, status, result, attempt, restarts, created_at,

@@ -78,6 +78,7 @@ public:
   }
 
   caf::actor_system& system() { return sys_; }
+  std::shared_ptr<actors::registry> registry() { return reg_; }
 
 private:
   actors::millrace_config cfg_{0};

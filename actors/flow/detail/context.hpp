@@ -35,6 +35,8 @@ struct run_context {
   std::string flow_job_id;
   std::string root_job_id;
   std::string created_by;
+  /// The flow job's attempt: on the first, step job ids are new for sure.
+  int32_t attempt = 1;
   std::shared_ptr<registry> reg;
   std::shared_ptr<expr::evaluator> eval;
   /// The flow_run actor: receives the top-level progress.
@@ -66,7 +68,17 @@ struct seq_input {
   std::string pending_job;
   std::string path;
   std::string label;
+  /// Where this sequence sits in the flow, independent of the attempt:
+  /// "" (top level), "/failure", "/loop-3", "/loop-3/br-0", ... Step job ids
+  /// derive from it, so a resumed attempt finds the jobs of the lost one.
+  std::string logical;
 };
+
+/// The id of a step job: a UUID (version 8) that keeps the flow job's
+/// UUIDv7 time prefix (index locality) and hashes the flow id and `key`
+/// (logical path, module id, retry number). The same step of the same flow
+/// always gets the same id.
+std::string step_job_id(const std::string& flow_job_id, const std::string& key);
 
 /// How a sequence ended, as sent to its parent with flowdone_atom.
 namespace outcome {

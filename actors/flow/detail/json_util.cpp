@@ -1,5 +1,9 @@
 #include "actors/flow/detail/json_util.hpp"
 
+#include <cstdint>
+
+#include "actors/flow/detail/context.hpp"
+
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -106,6 +110,41 @@ std::optional<std::string> member(const std::string& json, const std::string& ke
   if (it == doc.MemberEnd())
     return std::nullopt;
   return to_text(it->value);
+}
+
+namespace {
+
+uint64_t fnv1a(const std::string& s, uint64_t h) {
+  for (unsigned char ch : s) {
+    h ^= ch;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+} // namespace
+
+std::string step_job_id(const std::string& flow_job_id, const std::string& key) {
+  auto h1 = fnv1a(key, fnv1a(flow_job_id, 14695981039346656037ull));
+  auto h2 = fnv1a(flow_job_id, fnv1a(key, 0x9e3779b97f4a7c15ull));
+  const char* hex = "0123456789abcdef";
+  std::string prefix;
+  for (char ch : flow_job_id)
+    if (ch != '-' && prefix.size() < 12)
+      prefix += ch;
+  while (prefix.size() < 12)
+    prefix += '0';
+  std::string out = prefix.substr(0, 8) + "-" + prefix.substr(8, 4) + "-8";
+  for (int i = 0; i < 3; ++i)
+    out += hex[(h1 >> (4 * i)) & 0xf];
+  out += '-';
+  out += hex[8 | ((h1 >> 12) & 0x3)];
+  for (int i = 0; i < 3; ++i)
+    out += hex[(h1 >> (16 + 4 * i)) & 0xf];
+  out += '-';
+  for (int i = 0; i < 12; ++i)
+    out += hex[(h2 >> (4 * i)) & 0xf];
+  return out;
 }
 
 } // namespace millrace::actors::flow_engine

@@ -59,13 +59,17 @@ struct job_spec {
   std::string created_by = "anonymous";
   std::string idempotency_key;
   std::string request_hash;
+  /// The caller vouches that `id` names no existing job (the flow engine's
+  /// step ids on a flow's first attempt): it is submitted on the fast path.
+  /// Unset, a caller-chosen id may name an existing job, which is answered.
+  bool id_is_new = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_spec& x) {
   return f(x.id, x.workspace, x.kind, x.script_path, x.script_hash, x.code, x.language, x.args,
            x.tag, x.priority, x.timeout_s, x.scheduled_for_ms, x.parent_job, x.root_job,
-           x.created_by, x.idempotency_key, x.request_hash);
+           x.created_by, x.idempotency_key, x.request_hash, x.id_is_new);
 }
 
 /// The answer to a submission: the job is durable (committed) when this
@@ -124,11 +128,14 @@ struct job_outcome {
   /// JSON: the result on success, the error object otherwise.
   std::string result = "null";
   int64_t duration_ms = 0;
+  /// Flow runs: the final FlowStatus (JSON), recorded with the completion
+  /// in the same write; empty for other jobs.
+  std::string flow_status;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_outcome& x) {
-  return f(x.job_id, x.attempt, x.lease_owner, x.status, x.result, x.duration_ms);
+  return f(x.job_id, x.attempt, x.lease_owner, x.status, x.result, x.duration_ms, x.flow_status);
 }
 
 /// The final state of a job, for waiters (`millrace run`, run_wait_result).

@@ -12,6 +12,7 @@
 #include "actors/flow/detail/json_util.hpp"
 #include "api/service/api_state.hpp"
 #include "api/service/json_out.hpp"
+#include "api/service/run_support.hpp"
 #include "runtime/flow/parse.hpp"
 #include "runtime/flow/validate.hpp"
 
@@ -31,6 +32,8 @@ std::string json_list(const std::vector<std::string>& xs) {
   return {sb.GetString(), sb.GetSize()};
 }
 
+} // namespace
+
 // 400 with every error (each names its module and field).
 void invalid_flow(const call_ptr& c, const std::vector<flow::flow_error>& errors) {
   json_out j;
@@ -47,6 +50,8 @@ void invalid_flow(const call_ptr& c, const std::vector<flow::flow_error>& errors
   j.end_array().end_object();
   reply(c, 400, j.take());
 }
+
+namespace {
 
 // Parses and checks a definition; then `ok(flow, normalized value JSON)`.
 void checked_flow(api_ptr self, const call_ptr& c, const std::string& path,
@@ -115,7 +120,12 @@ void create(api_ptr self, const call_ptr& c) {
   save(self, c, path);
 }
 
-void update(api_ptr self, const call_ptr& c) { save(self, c, c->param("path")); }
+void update(api_ptr self, const call_ptr& c) {
+  rapidjson::Document body;
+  if (!parse_body(c, body))
+    return;
+  save(self, c, c->param("path"));
+}
 
 void flow_json(json_out& j, const storage::result_set& rs, const storage::sql_row& row,
                const std::string& ws, bool full) {
@@ -234,7 +244,7 @@ void archive(api_ptr self, const call_ptr& c) {
 std::vector<endpoint> flow_endpoints() {
   return {
     {"POST", "/api/w/{workspace}/flows/create", access::token, create,
-     "Create a flow (OpenFlow JSON, or YAML with a YAML content type); validated first"},
+     "Create a flow (OpenFlow JSON; `millrace flow push` converts YAML); validated first"},
     {"POST", "/api/w/{workspace}/flows/update/{path*}", access::token, update,
      "Store a new version of a flow path (validated first)"},
     {"GET", "/api/w/{workspace}/flows/get/{path*}", access::token, get,

@@ -67,15 +67,8 @@ void run_preview_flow(api_ptr self, const call_ptr& c, bool wait) {
   std::vector<flow::flow_error> errors = parsed.errors;
   if (parsed.flow && errors.empty())
     errors = flow::validate(parsed.flow->value, "value");
-  if (!errors.empty()) {
-    json_out j;
-    j.begin_object().field("error", "invalid_flow");
-    std::string msg;
-    for (auto& e : errors)
-      msg += (msg.empty() ? "" : "; ") + flow::to_string(e);
-    j.field("message", msg).end_object();
-    return reply(c, 400, j.take());
-  }
+  if (!errors.empty())
+    return invalid_flow(c, errors);
   std::string args = "{}";
   if (body.HasMember("args")) {
     if (!body["args"].IsObject())

@@ -116,6 +116,10 @@ bool build_spec(api_ptr self, const call_ptr& c, actors::job_spec& spec, std::st
         served += (served.empty() ? "" : ", ") + t;
       return bad("tag", "no worker slot serves tag '" + *v + "' (served: " + served + ")");
     }
+    bool flow_job = spec.kind == actors::job_kind::flow || spec.kind == actors::job_kind::flowpreview;
+    if (flow_job != (*v == actors::job_kind::flow_tag))
+      return bad("tag", flow_job ? "flow runs go to the flow engine's tag 'flow'; leave tag unset"
+                                 : "tag 'flow' is the flow engine's; scripts cannot run there");
     if (listed(cfg.network_tags) && !c->who.admin()) {
       fail(c, 403, "forbidden", "tag '" + *v + "' gives jobs the network; only admin tokens may use it",
            "/tag");

@@ -10,11 +10,17 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "actors/flow/flow_engine.hpp"
+#include "actors/protocol/types/job.hpp"
 #include "api/cli/tokens.hpp"
 #include "api/service/api_actor.hpp"
 #include "storage/pg/connection.hpp"
 
 namespace millrace::test {
+
+namespace {
+constexpr size_t flow_slots = 4;
+} // namespace
 
 api_server::api_server(std::chrono::seconds max_wait) {
   auto listening = std::make_shared<std::promise<uint16_t>>();
@@ -24,7 +30,7 @@ api_server::api_server(std::chrono::seconds max_wait) {
   sc.max_wait = max_wait;
   sc.page_max = 50;
   sc.page_default = 20;
-  sc.served_tags = {"bash", "python3", "noop", "net"};
+  sc.served_tags = {"bash", "python3", "noop", "net", actors::job_kind::flow_tag};
   sc.network_tags = {"net"};
   sc.on_listening = [listening](uint16_t p) {
     try {
@@ -34,6 +40,12 @@ api_server::api_server(std::chrono::seconds max_wait) {
   };
   job_tree_options o;
   o.slots = 2;
+  // The flow engine serves the "flow" tag (flow runs); its slots only wait
+  // on their steps, which run on the worker slots above.
+  actors::flow_engine_config fc;
+  fc.slots = flow_slots;
+  o.extra.push_back(actors::flow_engine_spec(fc));
+  o.extra_slots = flow_slots;
   o.extra.push_back(api::api_spec(sc));
   tree = std::make_unique<job_tree>(o);
   if (fut.wait_for(std::chrono::seconds{30}) != std::future_status::ready)

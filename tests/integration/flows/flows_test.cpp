@@ -2,6 +2,8 @@
 // real bash jobs through the dispatcher and the worker slots, on a real
 // PostgreSQL; the step jobs and the recorded FlowStatus are read back.
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "actors/flow/flow_engine.hpp"
@@ -17,11 +19,14 @@ namespace {
 
 constexpr size_t flow_slots = 4;
 
-test::job_tree_options with_flows(size_t slots = 4) {
+test::job_tree_options with_flows(size_t slots = 4,
+                                  caf::timespan lease = std::chrono::seconds{30}) {
   test::job_tree_options o;
   o.slots = slots;
+  o.lease = lease;
   flow_engine_config fc;
   fc.slots = flow_slots;
+  fc.renew_every = lease / 3;
   o.extra = {flow_engine_spec(fc)};
   o.extra_slots = flow_slots;
   return o;
@@ -295,6 +300,106 @@ TEST(Flows, CancelingAFlowCancelsItsRunningStep) {
   auto step = db.c.query("SELECT j.id FROM job j WHERE j.parent_job = $1", {id});
   ASSERT_EQ(step.rows.size(), 1u);
   EXPECT_EQ(t.wait(step.rows[0][0].text).status, job_status::canceled);
+}
+
+} // namespace
+
+namespace {
+
+// The server stops while step b runs (its process is killed; the rows stay
+// as a kill -9 leaves them); a new server on the same database resumes the
+// flow: a is not run again, b's job gets a new attempt that the flow waits
+// for, then c runs.
+TEST(Flows, AFlowResumesAfterTheServerStopsMidStep) {
+  auto db = std::make_shared<test::scratch_database>();
+  auto opts = with_flows(4, std::chrono::seconds{2});
+  opts.db = db;
+  auto value = std::string{R"({"modules":[)"} + bash_step("a", "echo 1") + ","
+               + bash_step("b", "sleep 2\necho 2") + ","
+               + bash_step("c", "x=\"$1\"\necho $((x + 40))",
+                           R"({"x":{"type":"javascript","expr":"results.a + results.b"}})")
+               + "]}";
+  std::string id;
+  {
+    job_tree t{opts};
+    id = t.submit(flow(value));
+    db_view view{t.conninfo()};
+    caf::scoped_actor self{t.system()};
+    bool b_running = false;
+    for (int i = 0; i < 3000 && !b_running; ++i) {
+      auto rs = view.c.query("SELECT count(*) FROM job j JOIN job_queue q ON q.job_id = j.id "
+                             "WHERE j.parent_job = $1 AND q.state = 'running' "
+                             "AND j.raw_code LIKE 'sleep 2%'",
+                             {id});
+      b_running = rs.rows[0][0].text == "1";
+      if (!b_running)
+        self->receive(caf::after(std::chrono::milliseconds{10}) >> [] {});
+    }
+    ASSERT_TRUE(b_running) << "step b never started";
+  } // the server stops here
+  job_tree t2{opts};
+  auto r = t2.wait(id);
+  EXPECT_EQ(r.status, job_status::success) << r.result;
+  EXPECT_EQ(r.result, "43");  // a number: no formatting difference
+  EXPECT_GE(r.attempt, 2) << "the flow ran again as a new attempt";
+  db_view view{t2.conninfo()};
+  auto steps = view.c.query("SELECT c.status, c.attempt, c.result::text FROM job j "
+                            "JOIN job_completed c ON c.job_id = j.id WHERE j.parent_job = $1 "
+                            "ORDER BY j.created_at, j.id",
+                            {id});
+  ASSERT_EQ(steps.rows.size(), 3u) << "a, b and c ran as one job each";
+  EXPECT_EQ(steps.rows[0][1].text, "1") << "a was not run again";
+  EXPECT_GE(std::stoi(steps.rows[1][1].text), 2) << "b's job was run again as a new attempt";
+  EXPECT_EQ(steps.rows[1][2].text, "2");
+}
+
+} // namespace
+
+namespace {
+
+// Mid-loop: the server stops while iteration 3 of 4 runs. The resumed
+// attempt submits the same step jobs again (same ids), finds the finished
+// ones and the interrupted one, and runs none of them twice.
+TEST(Flows, AFlowResumesMidLoopWithoutRunningFinishedIterationsAgain) {
+  auto db = std::make_shared<test::scratch_database>();
+  auto opts = with_flows(4, std::chrono::seconds{2});
+  opts.db = db;
+  auto value = std::string{R"({"modules":[{"id":"loop","value":{"type":"forloopflow",
+      "skip_failures":false,"iterator":{"type":"static","value":[1,2,3,4]},"modules":[)"}
+               + bash_step("s", "v=\"$1\"\nsleep 0.3\necho $((v * 10))",
+                           R"({"v":{"type":"javascript","expr":"flow_input.iter.value"}})")
+               + "]}}]}";
+  std::string id;
+  {
+    job_tree t{opts};
+    id = t.submit(flow(value));
+    db_view view{t.conninfo()};
+    caf::scoped_actor self{t.system()};
+    bool third = false;
+    for (int i = 0; i < 3000 && !third; ++i) {
+      auto rs = view.c.query("SELECT (SELECT count(*) FROM job_completed c JOIN job j ON "
+                             "j.id = c.job_id WHERE j.parent_job = $1), (SELECT count(*) FROM "
+                             "job_queue q JOIN job j ON j.id = q.job_id WHERE j.parent_job = $1 "
+                             "AND q.state = 'running')",
+                             {id});
+      third = rs.rows[0][0].text == "2" && rs.rows[0][1].text == "1";
+      if (!third)
+        self->receive(caf::after(std::chrono::milliseconds{5}) >> [] {});
+    }
+    ASSERT_TRUE(third) << "iteration 3 never ran";
+  }
+  job_tree t2{opts};
+  auto r = t2.wait(id);
+  EXPECT_EQ(r.status, job_status::success) << r.result;
+  auto compact = r.result;
+  compact.erase(std::remove(compact.begin(), compact.end(), ' '), compact.end());
+  EXPECT_EQ(compact, "[10,20,30,40]") << "(read back from jsonb when the flow ended first)";
+  db_view view{t2.conninfo()};
+  auto jobs = view.c.query("SELECT count(*), count(*) FILTER (WHERE c.attempt = 1) FROM job j "
+                           "JOIN job_completed c ON c.job_id = j.id WHERE j.parent_job = $1",
+                           {id});
+  EXPECT_EQ(jobs.rows[0][0].text, "4") << "one job per iteration, none submitted twice";
+  EXPECT_EQ(jobs.rows[0][1].text, "3") << "only the interrupted iteration ran again";
 }
 
 } // namespace

@@ -293,7 +293,7 @@ TEST(Jobs, ASlotKilledMidJobYieldsANewAttemptAndTheOldAttemptsWritesAreFenced) {
     {"append_log", {id, "1", old_owner, "99", "late line", created}, id},
     {"complete_job",
      {id, "1", old_owner, "failure", "{}", created, "preview", storage::sql_value::null_value(),
-      "test", storage::sql_value::null_value()},
+      "test", storage::sql_value::null_value(), storage::sql_value::null_value()},
      id},
   };
   self->request(writer, std::chrono::seconds{30}, write_atom_v, late)

@@ -109,7 +109,7 @@ protected:
 
   void done(const job_assignment& a, const std::string& status = job_status::success) {
     caf::anon_send(disp, done_atom_v,
-                   job_outcome{a.job_id, a.attempt, a.lease_owner, status, "null", 1});
+                   job_outcome{a.job_id, a.attempt, a.lease_owner, status, "null", 1, {}});
     run();
   }
 

@@ -73,6 +73,8 @@ TEST(Options, TheShippedFileListsEveryKeyWithItsDefault) {
   EXPECT_EQ(shipped.api_max_wait, defaults.api_max_wait);
   EXPECT_EQ(shipped.api_page_max, defaults.api_page_max);
   EXPECT_EQ(shipped.admin_token_file, defaults.admin_token_file);
+  EXPECT_EQ(shipped.flow_slots, defaults.flow_slots);
+  EXPECT_EQ(shipped.expr_memory_bytes, defaults.expr_memory_bytes);
   EXPECT_EQ(shipped.worker_slots, defaults.worker_slots);
   EXPECT_EQ(shipped.worker_tags, defaults.worker_tags);
   EXPECT_EQ(shipped.kill_grace, defaults.kill_grace);
@@ -96,7 +98,7 @@ TEST(Options, TheShippedFileListsEveryKeyWithItsDefault) {
   while (std::getline(in, line))
     if (!line.empty() && line[0] != '#' && line[0] != '[' && line.find('=') != std::string::npos)
       ++assignments;
-  EXPECT_EQ(assignments, 44);
+  EXPECT_EQ(assignments, 46);
 }
 
 TEST(Options, FlagsOverrideTheFileAndTheEnvironmentOverridesTheFile) {

@@ -1,0 +1,179 @@
+// `millrace flow push FILE --path PATH` (OpenFlow JSON or YAML; checked here
+// first, then by the server) and `millrace flow run PATH [--arg k=v]...
+// [--args JSON] [--wait]`: with --wait, each step's transitions are printed
+// to stderr as the flow runs, then its result to stdout.
+
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "api/cli/commands.hpp"
+#include "api/cli/remote.hpp"
+#include "api/config/options.hpp"
+#include "runtime/flow/parse.hpp"
+#include "runtime/flow/validate.hpp"
+
+namespace millrace::api {
+
+namespace {
+
+const char* flow_usage =
+  "usage: millrace flow push FILE --path PATH     (FILE: OpenFlow .json, .yaml or .yml)\n"
+  "       millrace flow run PATH [--arg name=value]... [--args JSON] [--wait] [--tag T] [--timeout S]\n"
+  "  common: [--url http://HOST:PORT] [--token TOKEN] [--workspace W] [--config FILE]\n";
+
+std::string text_of(const rapidjson::Value& v) {
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w{sb};
+  v.Accept(w);
+  return {sb.GetString(), sb.GetSize()};
+}
+
+int flow_push(const api_endpoint& ep, const flags& f) {
+  if (f.positional.size() != 2)
+    return usage("flow", "push needs one FILE", flow_usage);
+  auto file = f.positional[1];
+  auto path = value_of(f, "--path");
+  if (path.empty())
+    return usage("flow", "push needs --path (e.g. f/folder/name)", flow_usage);
+  std::ifstream in{file};
+  if (!in) {
+    std::cerr << "millrace flow: cannot read " << file << "\n";
+    return 2;
+  }
+  std::stringstream buf;
+  buf << in.rdbuf();
+  auto parsed = flow::parse_openflow(buf.str());
+  auto errors = parsed.errors;
+  if (parsed.flow && errors.empty())
+    errors = flow::validate(*parsed.flow);
+  if (!errors.empty()) {
+    for (auto& e : errors)
+      std::cerr << "millrace flow: " << file << ": " << flow::to_string(e) << "\n";
+    return 1;
+  }
+  rapidjson::Document d;
+  d.Parse(parsed.json.c_str());
+  auto& a = d.GetAllocator();
+  d.RemoveMember("path");
+  d.AddMember("path", rapidjson::Value{path.c_str(), a}, a);
+  auto r = http_call(ep, "POST", ws_prefix(ep) + "flows/create", text_of(d));
+  if (r.status != 201) {
+    print_api_error("flow push", r);
+    return 1;
+  }
+  std::cout << r.body << "\n";
+  return 0;
+}
+
+// Polls the flow job and prints each module's new state, until it ended.
+void watch_flow(const api_endpoint& ep, const std::string& id) {
+  std::map<std::string, std::string> seen;
+  auto wait = std::chrono::milliseconds{20};
+  for (;;) {
+    auto r = http_call(ep, "GET", ws_prefix(ep) + "jobs_u/get/" + id);
+    rapidjson::Document d;
+    d.Parse(r.body.c_str());
+    if (r.status != 200 || d.HasParseError() || !d.IsObject())
+      return;
+    if (d.HasMember("flow_status") && d["flow_status"].IsObject()
+        && d["flow_status"].HasMember("modules") && d["flow_status"]["modules"].IsArray()) {
+      for (auto& m : d["flow_status"]["modules"].GetArray()) {
+        if (!m.IsObject() || !m.HasMember("id") || !m.HasMember("type"))
+          continue;
+        std::string mid = m["id"].GetString(), type = m["type"].GetString();
+        std::string line = type;
+        if (m.HasMember("iterator") && m["iterator"].IsObject())
+          line += " (iteration " + text_of(m["iterator"]["index"]) + " of "
+                  + text_of(m["iterator"]["len"]) + ")";
+        if (m.HasMember("job") && m["job"].IsString())
+          line += " job " + std::string{m["job"].GetString()};
+        if (seen[mid] != line && type != "WaitingForPriorSteps") {
+          std::cerr << "step " << mid << ": " << line << "\n";
+          seen[mid] = line;
+        }
+      }
+    }
+    if (d.HasMember("type") && d["type"].IsString() && std::string{d["type"].GetString()} == "CompletedJob")
+      return;
+    std::this_thread::sleep_for(wait);
+    wait = std::min(wait * 2, std::chrono::milliseconds{500});
+  }
+}
+
+int flow_run(const api_endpoint& ep, const flags& f) {
+  if (f.positional.size() != 2)
+    return usage("flow", "run needs one flow PATH", flow_usage);
+  auto path = f.positional[1];
+  rapidjson::Document args;
+  auto given = value_of(f, "--args");
+  args.Parse(given.empty() ? "{}" : given.c_str());
+  if (args.HasParseError() || !args.IsObject())
+    return usage("flow", "--args: expected a JSON object", flow_usage);
+  auto& a = args.GetAllocator();
+  for (auto& [k, v] : f.values) {
+    if (k != "--arg")
+      continue;
+    auto eq = v.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return usage("flow", "--arg: expected name=value, got '" + v + "'", flow_usage);
+    rapidjson::Document val;
+    val.Parse(v.c_str() + eq + 1);
+    rapidjson::Value name{v.substr(0, eq).c_str(), a};
+    args.RemoveMember(name);
+    if (val.HasParseError()) // not JSON: a string
+      args.AddMember(name, rapidjson::Value{v.c_str() + eq + 1, a}, a);
+    else
+      args.AddMember(name, rapidjson::Value{val, a}, a);
+  }
+  std::string query;
+  for (const char* opt : {"--tag", "--timeout"}) {
+    auto v = value_of(f, opt);
+    if (!v.empty())
+      query += (query.empty() ? "?" : "&") + std::string{opt + 2} + "=" + url_encode(v);
+  }
+  auto r = http_call(ep, "POST", ws_prefix(ep) + "jobs/run/f/" + url_encode(path, true) + query,
+                     text_of(args));
+  if (r.status != 201) {
+    print_api_error("flow run", r);
+    return 1;
+  }
+  if (!has(f, "--wait")) {
+    std::cout << r.body << "\n";
+    return 0;
+  }
+  std::cerr << "flow job " << r.body << "\n";
+  watch_flow(ep, r.body);
+  return follow_job(ep, r.body);
+}
+
+} // namespace
+
+int cmd_flow(const std::vector<std::string>& args) {
+  try {
+    auto f = parse_flags(args, {"--path", "--arg", "--args", "--tag", "--timeout", "--url",
+                                "--token", "--workspace"},
+                         {"--wait"});
+    if (f.positional.empty())
+      return usage("flow", "expected push or run", flow_usage);
+    auto ep = endpoint_of(f);
+    if (f.positional[0] == "push")
+      return flow_push(ep, f);
+    if (f.positional[0] == "run")
+      return flow_run(ep, f);
+    return usage("flow", "unknown subcommand '" + f.positional[0] + "'", flow_usage);
+  } catch (const config_error& e) {
+    return usage("flow", e.what(), flow_usage);
+  } catch (const http_error& e) {
+    std::cerr << "millrace flow: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+} // namespace millrace::api
