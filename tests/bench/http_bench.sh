@@ -10,7 +10,8 @@
 #      (its answer is final and kept in memory by the api actor), and of one
 #      queued job (read from the database every time);
 #   2. POST jobs/run_wait_result/preview of an identity job (no process), one
-#      connection: the end-to-end latency of submit -> run -> result;
+#      connection: the end-to-end latency of submit -> run -> result; and the
+#      same for run_wait_result/f of a stored 3-step identity flow;
 #   3. POST jobs/run/p/{path} of a bash script, 64 connections, with no worker
 #      slots (the jobs stay queued): durable submissions per second, checked
 #      against the rows in the database afterwards.
@@ -78,6 +79,10 @@ run_wrk jobs_u_get_finished 2 "$conns" GET "/api/w/admins/jobs_u/get/$job"
 run_wrk jobs_u_get_queued 2 "$conns" GET "/api/w/admins/jobs_u/get/$queued"
 run_wrk run_wait_result_identity 1 1 POST /api/w/admins/jobs/run_wait_result/preview \
   '{"kind":"identity","args":{"x":1}}'
+# The flow engine's latency target: a 3-step identity flow, stored by path.
+api POST /api/w/admins/flows/create \
+  '{"path":"f/bench/three","summary":"","value":{"modules":[{"id":"a","value":{"type":"identity"}},{"id":"b","value":{"type":"identity"}},{"id":"c","value":{"type":"identity"}}]}}' >/dev/null
+run_wrk run_wait_result_flow3 1 1 POST /api/w/admins/jobs/run_wait_result/f/f/bench/three '{"x":1}'
 stop_server
 
 # 3: durable submissions, no slots to run them.
