@@ -39,7 +39,6 @@ struct run_state {
   std::chrono::steady_clock::time_point started;
   std::vector<std::string> entries;
   std::string failure_entry;
-  std::vector<flow::flow_module> failure_modules;
   caf::actor seq;
   /// Every sequence this run started (their exits are expected).
   std::set<caf::actor_addr> sequences;
@@ -172,9 +171,9 @@ void main_done(run_actor* self, const std::string& how, std::string result,
   st.in_failure_module = true;
   st.error = result;
   st.failed_step = failed_step;
-  st.failure_modules = {*def.value.failure_module};
+  st.ctx->failure_modules = {*def.value.failure_module};
   seq_input in;
-  in.modules = &st.failure_modules;
+  in.modules = &st.ctx->failure_modules;
   in.flow_input = st.a.args;
   in.previous_result = object_with(is_object(result) ? result : "{}",
                                    {{"step_id", quote(failed_step)}});

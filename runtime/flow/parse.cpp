@@ -187,11 +187,11 @@ std::string position(std::string_view text, std::size_t offset) {
 /// Depth of the deepest array or object nesting, walked without recursion;
 /// stops counting once past `limit`.
 int json_depth(const json& root, int limit) {
-  std::vector<std::pair<const json*, int>> todo{{&root, 1}};
+  std::vector<std::pair<const json*, int>> pending{{&root, 1}};
   int deepest = 0;
-  while (!todo.empty()) {
-    auto [v, d] = todo.back();
-    todo.pop_back();
+  while (!pending.empty()) {
+    auto [v, d] = pending.back();
+    pending.pop_back();
     if (!v->IsArray() && !v->IsObject())
       continue;
     deepest = std::max(deepest, d);
@@ -199,10 +199,10 @@ int json_depth(const json& root, int limit) {
       return deepest;
     if (v->IsArray())
       for (auto& e : v->GetArray())
-        todo.emplace_back(&e, d + 1);
+        pending.emplace_back(&e, d + 1);
     else
       for (auto& m : v->GetObject())
-        todo.emplace_back(&m.value, d + 1);
+        pending.emplace_back(&m.value, d + 1);
   }
   return deepest;
 }
