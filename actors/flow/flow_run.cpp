@@ -89,7 +89,7 @@ void report_outcome(run_actor* self) {
 }
 
 // Writes the status; while a write is in flight, later transitions wait and
-// go out together. The outcome is reported once the final status is in.
+// go out together. (The final status goes with the outcome instead.)
 void persist(run_actor* self) {
   auto& st = self->state;
   if (st.writing) {
@@ -97,11 +97,8 @@ void persist(run_actor* self) {
     return;
   }
   auto writer = st.ctx->reg->resolve_as<storage_writer_actor>(paths::storage_writer);
-  if (!writer) {
-    if (st.finishing)
-      report_outcome(self);
-    return;
-  }
+  if (!writer)
+    return; // the next transition tries again
   st.writing = true;
   st.dirty = false;
   storage::write_request req{"set_flow_status",
@@ -125,17 +122,13 @@ void persist(run_actor* self) {
           return self->quit();
         }
         if (s.dirty)
-          return persist(self);
-        if (s.finishing)
-          report_outcome(self);
+          persist(self);
       },
       [self](caf::error& e) {
         auto& s = self->state;
         s.writing = false;
         s.log->warn("flow {}: status not recorded: {}", s.a.job_id, describe(e));
-        if (s.finishing)
-          report_outcome(self);
-        else if (s.dirty)
+        if (s.dirty)
           persist(self);
       });
 }
@@ -196,8 +189,8 @@ void failure_done(run_actor* self, const std::string& how, std::string result) {
   finish_run(self, job_status::failure, std::move(result));
 }
 
-// Resume: the recorded status says which top-level modules finished (and with
-// what result) and which job the next one was waiting for.
+// Resume: the recorded status says which top-level modules finished, and
+// with what result.
 void start_main(run_actor* self, const std::string& recorded) {
   auto& st = self->state;
   auto& mods = st.ctx->def->value.modules;
@@ -224,12 +217,8 @@ void start_main(run_actor* self, const std::string& recorded) {
         in.start_at = k + 1;
         continue;
       }
-      auto job = member(old[k], "job");
-      bool leaf = mods[k].type == flow::module_type::rawscript
-                  || mods[k].type == flow::module_type::script
-                  || mods[k].type == flow::module_type::flow;
-      if (type == "\"InProgress\"" && job && leaf && !mods[k].retry)
-        in.pending_job = job->substr(1, job->size() - 2);
+      // The first unfinished module runs again; its step jobs keep their ids,
+      // so those the lost attempt submitted are found and waited for.
       break;
     }
     st.log->info("flow {} attempt {}: resuming at module {} of {}", st.a.job_id, st.a.attempt,

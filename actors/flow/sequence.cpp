@@ -219,15 +219,7 @@ caf::behavior sequence(seq_actor* self, std::shared_ptr<run_context> ctx, seq_in
     self->quit(em.reason);
   });
   // Start (or resume) once the behavior is in place.
-  st.on_wake = [self] {
-    auto& s = self->state;
-    if (!s.in.pending_job.empty() && s.i < s.in.modules->size()) {
-      s.cur = module_run{};
-      wait_for_job(self, s.in.pending_job);
-      return;
-    }
-    start_module(self);
-  };
+  st.on_wake = [self] { start_module(self); };
   self->send(self, wake_atom_v, uint64_t{0});
   return {
     [self](eval_atom, uint64_t op, bool ok, std::string& payload) {

@@ -66,10 +66,9 @@ struct seq_input {
   /// Top level only: reports each module's status to the run.
   bool top_level = false;
   /// Resume (top level): modules before `start_at` finished with these
-  /// results; `pending_job` is the job modules[start_at] was waiting for.
+  /// results.
   size_t start_at = 0;
   std::vector<std::pair<std::string, std::string>> done_results;
-  std::string pending_job;
   std::string path;
   std::string label;
   /// Where this sequence sits in the flow, independent of the attempt:

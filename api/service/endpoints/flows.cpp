@@ -53,9 +53,10 @@ void invalid_flow(const call_ptr& c, const std::vector<flow::flow_error>& errors
 
 namespace {
 
-// Parses and checks a definition; then `ok(flow, normalized value JSON)`.
+// Parses and checks a definition; then `ok(flow, normalized value JSON, its
+// sub-flow paths as a JSON list)`.
 void checked_flow(api_ptr self, const call_ptr& c, const std::string& path,
-                  std::function<void(flow::open_flow&, std::string)> ok) {
+                  std::function<void(flow::open_flow&, std::string, std::string)> ok) {
   auto parsed = flow::parse_openflow(c->req.body, flow::format::json);
   if (!parsed.flow)
     return invalid_flow(c, parsed.errors);
@@ -64,12 +65,12 @@ void checked_flow(api_ptr self, const call_ptr& c, const std::string& path,
     return invalid_flow(c, errors);
   auto refs = flow::collect_references(*parsed.flow);
   auto value = actors::flow_engine::member(parsed.json, "value").value_or("{}");
+  auto subflows = json_list(refs.flow_paths);
   auto def = std::make_shared<flow::open_flow>(std::move(*parsed.flow));
   auto ws = c->workspace();
   read(self, c, "flow_refs_missing",
-       {ws, json_list(refs.script_paths), json_list(refs.script_hashes),
-        json_list(refs.flow_paths)},
-       [self, c, ws, path, def, refs, value, ok](storage::result_set& rs) {
+       {ws, json_list(refs.script_paths), json_list(refs.script_hashes), subflows},
+       [self, c, ws, path, def, refs, value, subflows, ok](storage::result_set& rs) {
          std::set<std::string> missing;
          for (auto& row : rs.rows)
            missing.insert(col(rs, row, "kind").text + ':' + col(rs, row, "ref").text);
@@ -83,15 +84,15 @@ void checked_flow(api_ptr self, const call_ptr& c, const std::string& path,
          if (!errs.empty())
            return invalid_flow(c, errs);
          if (refs.flow_paths.empty())
-           return ok(*def, value);
-         read(self, c, "flow_cycle", {ws, path, json_list(refs.flow_paths)},
-              [c, def, value, ok](storage::result_set& cyc) {
+           return ok(*def, value, subflows);
+         read(self, c, "flow_cycle", {ws, path, subflows},
+              [c, def, value, subflows, ok](storage::result_set& cyc) {
                 if (!cyc.empty())
                   return fail(c, 400, "invalid_flow",
                               "the flow calls itself through sub-flows: "
                                 + col(cyc, cyc.rows[0], "cycle").text,
                               "/value");
-                ok(*def, value);
+                ok(*def, value, subflows);
               });
        });
 }
@@ -99,14 +100,14 @@ void checked_flow(api_ptr self, const call_ptr& c, const std::string& path,
 void save(api_ptr self, const call_ptr& c, std::string path) {
   if (!valid_script_path(c, path, "/path"))
     return;
-  checked_flow(self, c, path, [self, c, path](flow::open_flow& f, std::string value) {
-    auto refs = flow::collect_references(f);
+  checked_flow(self, c, path, [self, c, path](flow::open_flow& f, std::string value,
+                                              std::string subflows) {
     storage::sql_value schema = f.schema_json.empty() ? storage::sql_value::null_value()
                                                       : storage::sql_value{f.schema_json};
     write(self, c,
           storage::write_request{"create_flow",
                                  {c->workspace(), path, f.summary, f.description, value, schema,
-                                  json_list(refs.flow_paths), c->who.name()},
+                                  subflows, c->who.name()},
                                  "flow:" + c->workspace() + ':' + path},
           [c, path](storage::result_set&) { reply(c, 201, path, "text/plain; charset=utf-8"); });
   });
