@@ -1,5 +1,6 @@
 #include "sandbox/detail/sandbox_job.hpp"
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -162,7 +163,7 @@ void sandbox_job::on_init_known(pid_t init) {
   // the pid: checked after opening, the answer cannot go stale.
   // Not watchable (epoll refused): treated as gone, the cgroup check and
   // the drain bound still apply.
-  if (!init_pidfd_ || parent_pid(init) != pid_
+  if (!init_pidfd_ || !init_is_ours(init)
       || !reactor_.watch(init_pidfd_.get(), process_reactor::token(id_, static_cast<uint8_t>(watch_kind::init_exit)))) {
     init_pidfd_.reset();
     init_gone_ = true;
@@ -171,6 +172,19 @@ void sandbox_job::on_init_known(pid_t init) {
     kill_all();
   else if (term_pending_)
     send_term();
+}
+
+bool sandbox_job::init_is_ours(pid_t init) const {
+  auto parent = parent_pid(init);
+  if (parent == pid_)
+    return true;
+  // The outer process may already have exited (a loaded reactor reads the
+  // status pipe late). Its init then belongs to whoever orphans come to:
+  // pid 1, or us when we are pid 1 or a subreaper. In that case we keep it,
+  // to reap it: nobody else will. A pid namespace's init whose parent is us
+  // cannot be another of our children that reused the pid (those are not
+  // namespace inits), and reaping another job's orphaned init is harmless.
+  return parent == ::getpid() && orphans_come_to_us() && is_namespace_init(init);
 }
 
 void sandbox_job::reap_orphaned_init() {
@@ -182,10 +196,17 @@ void sandbox_job::reap_orphaned_init() {
   // only succeeds if the init is our child: otherwise ECHILD, and pid 1
   // reaps it as usual.
   constexpr auto p_pidfd = static_cast<idtype_t>(3); // P_PIDFD, not in glibc 2.36
-  if (init_pidfd_) {
-    siginfo_t info{};
-    ::waitid(p_pidfd, static_cast<id_t>(init_pidfd_.get()), &info, WEXITED | WNOHANG);
+  if (!init_pidfd_)
+    return;
+  if (!init_gone_) {
+    // Forced finish: the init was just SIGKILLed and may still be exiting.
+    // Give it a moment (a rare path: the drain bound ran out).
+    pollfd p{init_pidfd_.get(), POLLIN, 0};
+    while (::poll(&p, 1, 200) < 0 && errno == EINTR) {
+    }
   }
+  siginfo_t info{};
+  ::waitid(p_pidfd, static_cast<id_t>(init_pidfd_.get()), &info, WEXITED | WNOHANG);
 }
 
 bool sandbox_job::init_alive() const {

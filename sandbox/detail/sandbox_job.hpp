@@ -101,6 +101,7 @@ private:
   void send_term();
   void kill_all();
   bool init_alive() const;
+  bool init_is_ours(pid_t init) const;
   void reap_orphaned_init();
   exit_info make_exit_info(const cgroup_usage& usage) const;
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -138,6 +139,27 @@ unsigned long long process_start_time(pid_t pid) {
 pid_t parent_pid(pid_t pid) {
   auto f = stat_fields(pid);
   return f.size() > 1 ? static_cast<pid_t>(std::strtol(f[1].c_str(), nullptr, 10)) : 0;
+}
+
+bool is_namespace_init(pid_t pid) {
+  std::string status;
+  if (!read_file("/proc/" + std::to_string(pid) + "/status", status))
+    return false;
+  auto pos = status.find("\nNSpid:");
+  if (pos == std::string::npos)
+    return false;
+  auto end = status.find('\n', pos + 1);
+  std::string_view line{status.data() + pos + 7, (end == std::string::npos ? status.size() : end) - pos - 7};
+  // "NSpid:\t4242\t1": at least two levels, and pid 1 in the innermost.
+  auto last = line.find_last_of(" \t");
+  auto first = line.find_first_not_of(" \t");
+  return last != std::string_view::npos && first != std::string_view::npos && first < last
+         && line.substr(last + 1) == "1";
+}
+
+bool orphans_come_to_us() {
+  int on = 0;
+  return ::getpid() == 1 || (::prctl(PR_GET_CHILD_SUBREAPER, &on) == 0 && on != 0);
 }
 
 bool find_number(std::string_view text, std::string_view key, unsigned long long& value) {

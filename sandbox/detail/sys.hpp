@@ -48,6 +48,14 @@ unsigned long long process_start_time(pid_t pid);
 /// Parent pid (field 4 of /proc/<pid>/stat), 0 if unknown.
 pid_t parent_pid(pid_t pid);
 
+/// True if the process is pid 1 of a pid namespace below ours (NSpid in
+/// /proc/<pid>/status has two or more levels, the innermost being 1).
+bool is_namespace_init(pid_t pid);
+
+/// True if orphaned descendants are reparented to this process: it is pid 1
+/// or a child subreaper (PR_SET_CHILD_SUBREAPER).
+bool orphans_come_to_us();
+
 /// Parses the first unsigned number after `key` in `text` ("oom_kill 3").
 bool find_number(std::string_view text, std::string_view key, unsigned long long& value);
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -212,6 +213,45 @@ TEST(SandboxLauncher, OrphanedInitsAreReapedWhenTheyComeToUs) {
     for (auto& rec : recs)
       ASSERT_TRUE(rec.wait());
     l.reset();
+  }
+  ::prctl(PR_SET_CHILD_SUBREAPER, 0);
+  siginfo_t info{};
+  int rc = ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT);
+  EXPECT_TRUE(rc != 0 || info.si_pid == 0) << "zombie child " << info.si_pid << " left behind";
+}
+
+TEST(SandboxLauncher, AnInitThatOutlivesItsOuterProcessBeforeWeLookIsStillReaped) {
+  // A loaded reactor can read a job's status pipe (which names the init)
+  // only after bwrap's outer process is gone, and the init has come to us.
+  // Hold the reactor in job A's output callback until job B's outer process
+  // is a zombie, so B's status is read late, every time.
+  ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  {
+    auto l = make_bwrap_launcher(test_config());
+    std::promise<void> holding;
+    auto held = holding.get_future();
+    job_record a_rec;
+    auto a_events = a_rec.events();
+    auto a_output = a_events.on_output;
+    bool first = true;
+    a_events.on_output = [&, a_output](stream s, std::string_view chunk) {
+      if (std::exchange(first, false)) {
+        holding.set_value();
+        siginfo_t info{}; // until some child of ours (B's outer) has exited
+        while (::waitid(P_ALL, 0, &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
+        }
+      }
+      a_output(s, chunk);
+    };
+    std::string error;
+    ASSERT_TRUE(l->start(bash("echo held; exec sleep 600"), {}, a_events, error)) << error;
+    held.wait();
+    job_record b_rec;
+    ASSERT_TRUE(l->start(bash("true"), {}, b_rec.events(), error)) << error;
+    ASSERT_TRUE(b_rec.wait());
+    EXPECT_EQ(b_rec.info().exit_code, 0);
+    l.reset(); // kills A
+    EXPECT_TRUE(a_rec.wait(std::chrono::milliseconds(0)));
   }
   ::prctl(PR_SET_CHILD_SUBREAPER, 0);
   siginfo_t info{};
