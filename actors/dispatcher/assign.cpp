@@ -159,6 +159,11 @@ void top_up(dispatcher_ptr self, slot_entry& slot) {
 // Gives `slot` its next job, or records it as idle.
 void feed(dispatcher_ptr self, slot_entry& slot) {
   auto& st = self->state;
+  if (slot.draining) {
+    slot.idle = false;
+    slot.job.clear();
+    return;
+  }
   if (!st.recovering) {
     while (auto pick = st.ready.pop_for(slot.info.tags)) {
       auto j = st.jobs.find(pick->key.job_id);
@@ -231,8 +236,72 @@ void register_slot(dispatcher_ptr self, worker_slot_actor h, slot_info info) {
   }
   self->monitor(h);
   st.slot_by_addr[h.address()] = name;
-  st.slots[name] = slot_entry{h, std::move(info), false, {}, {}};
+  auto held = std::move(info.job_id);
+  auto attempt = info.attempt;
+  auto owner = std::move(info.lease_owner);
+  auto finished = info.finished;
+  info.job_id.clear();
+  info.lease_owner.clear();
+  auto& slot = st.slots[name];
+  slot = slot_entry{h, std::move(info), false, {}, {}, false};
   ++st.stats.slots;
+  if (held.empty() || finished)
+    return; // a finished attempt's `done` follows; job_done judges it
+  if (st.recovering) {
+    // The queue is not in memory yet: judged when recovery is done.
+    slot.job = held;
+    st.held_in_recovery.push_back({name, held, attempt, owner});
+    return;
+  }
+  judge_held(self, name, held, attempt, owner);
+}
+
+void judge_held(dispatcher_ptr self, const std::string& name, const std::string& held,
+                int32_t attempt, const std::string& owner) {
+  auto& st = self->state;
+  auto s = st.slots.find(name);
+  if (s == st.slots.end())
+    return;
+  auto& slot = s->second;
+  auto j = st.jobs.find(held);
+  bool current = j != st.jobs.end() && j->second.st == job_entry::state::running
+                 && j->second.attempt == attempt && j->second.owner == owner;
+  if (current) {
+    // The node rejoined (this server restarted, or the connection came
+    // back) and the attempt is still the job's: the slot carries on.
+    auto& e = j->second;
+    if (!e.slot.empty() && e.slot != name)
+      if (auto other = st.slots.find(e.slot); other != st.slots.end() && other->second.job == held)
+        other->second.job.clear();
+    e.slot = name;
+    e.renewed = self->clock().now();
+    slot.job = held;
+    if (e.claimed)
+      self->send(slot.handle, claimed_atom_v, held, attempt); // it may have missed it
+    st.log->info("slot {} came back with job {} attempt {}; adopted", name, held, attempt);
+    return;
+  }
+  // The attempt lost its job while the node was away (it runs again, or
+  // ended, elsewhere): the slot must kill it. Its late completion, if any,
+  // is fenced.
+  ++st.stats.fenced;
+  st.log->warn("slot {} came back with job {} attempt {}, which is no longer current; "
+               "telling it to kill that attempt",
+               name, held, attempt);
+  self->send(slot.handle, abort_atom_v, held, attempt);
+  slot_ready(self, name);
+}
+
+void drain_slots(dispatcher_ptr self, const std::string& prefix) {
+  auto& st = self->state;
+  size_t n = 0;
+  for (auto& [name, slot] : st.slots)
+    if (name.compare(0, prefix.size(), prefix) == 0 && !slot.draining) {
+      slot.draining = true;
+      slot.idle = false; // dispatch() skips it; its idle list entries go stale
+      ++n;
+    }
+  st.log->info("draining {} slots of {}", n, prefix);
 }
 
 void slot_ready(dispatcher_ptr self, const std::string& name) {
@@ -361,6 +430,12 @@ void lose_attempt(dispatcher_ptr self, job_entry& e, const std::string& reason, 
 
 void job_done(dispatcher_ptr self, job_outcome outcome) {
   auto& st = self->state;
+  if (st.recovering) {
+    // A rejoined slot reporting an attempt that ended while this server was
+    // away: judged against the recovered queue.
+    st.done_in_recovery.push_back(std::move(outcome));
+    return;
+  }
   auto j = st.jobs.find(outcome.job_id);
   bool current = j != st.jobs.end() && j->second.st == job_entry::state::running
                  && j->second.attempt == outcome.attempt && j->second.owner == outcome.lease_owner;

@@ -69,13 +69,18 @@ dispatcher_actor::behavior_type dispatcher(dispatcher_ptr self, dispatcher_confi
     [self](register_atom, worker_slot_actor& h, slot_info& info) {
       register_slot(self, h, std::move(info));
     },
-    [self](ready_atom, std::string& slot) { slot_ready(self, slot); },
+    [self](ready_atom, std::string& slot) {
+      // Sent once per registration; a slot that already has work ignores it.
+      if (auto s = self->state.slots.find(slot); s != self->state.slots.end() && s->second.job.empty())
+        slot_ready(self, slot);
+    },
     [self](done_atom, job_outcome& outcome) { job_done(self, std::move(outcome)); },
     [self](renew_atom, std::string& id, int32_t attempt) { renew(self, id, attempt); },
     [self](flush_atom) { flush(self); },
     [self](due_atom, uint64_t token) { fire_due(self, token); },
     [self](expire_atom, std::string& id, int32_t attempt) { expire(self, id, attempt); },
     [self](recover_atom) { start_recovery(self); },
+    [self](drain_atom, std::string& prefix) { drain_slots(self, prefix); },
     [self](stats_atom) { return current_stats(self); },
     [self](status_atom) {
       auto s = current_stats(self);

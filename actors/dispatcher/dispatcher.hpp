@@ -45,6 +45,14 @@ struct dispatcher_config {
   /// Read the live queue at start and recover it (off in unit tests that
   /// have no reader).
   bool recover = true;
+  /// Attempts found running at start-up on slots of other nodes (names not
+  /// starting with "<local_node>/") are kept for their slots to re-adopt
+  /// when their node rejoins, until their lease runs out; the rest get new
+  /// attempts at once. Off: all get new attempts at once (standalone, where
+  /// every slot died with the process).
+  bool adopt_remote = false;
+  /// This process's own worker node name (the prefix of its slots' names).
+  std::string local_node = "local";
 };
 
 /// Spawns the dispatcher. Each incarnation draws a node id of its own for

@@ -58,6 +58,8 @@ struct slot_entry {
   std::string job; // running job id, or empty
   /// No-process jobs sent to the slot to run after `job` (prefetch), in order.
   std::deque<std::string> ahead;
+  /// Its node is draining: it finishes what it runs and gets nothing new.
+  bool draining = false;
 };
 
 struct dispatcher_state {
@@ -88,6 +90,15 @@ struct dispatcher_state {
   bool flush_scheduled = false;
 
   bool recovering = false;
+  /// Attempts that rejoining slots hold, and completions they report, while
+  /// the queue is being recovered: judged once it is in memory.
+  struct held_attempt {
+    std::string slot, job_id;
+    int32_t attempt;
+    std::string owner;
+  };
+  std::vector<held_attempt> held_in_recovery;
+  std::vector<job_outcome> done_in_recovery;
   // Wall clock (ms since the Unix epoch) derived from the actor clock, so the
   // test coordinator's virtual time drives scheduled jobs too.
   int64_t wall_at_start_ms = 0;
@@ -116,7 +127,15 @@ caf::result<std::vector<submit_reply>> submit_many(dispatcher_ptr self,
 void admit(dispatcher_ptr self, job_entry entry);
 
 // assign.cpp
+/// Registers a slot. A slot that comes back with an attempt (its node
+/// rejoined) has it adopted if the attempt is still current, else aborted.
 void register_slot(dispatcher_ptr self, worker_slot_actor h, slot_info info);
+/// A rejoined slot holds attempt `attempt` of `held`: adopted if current,
+/// else the slot is told to kill it.
+void judge_held(dispatcher_ptr self, const std::string& slot, const std::string& held,
+                int32_t attempt, const std::string& owner);
+/// Slots whose name starts with `prefix` get no new jobs from now on.
+void drain_slots(dispatcher_ptr self, const std::string& prefix);
 void slot_ready(dispatcher_ptr self, const std::string& slot);
 void slot_down(dispatcher_ptr self, const caf::actor_addr& who, const caf::error& reason);
 /// Runs queued jobs on idle slots until one of them runs out.

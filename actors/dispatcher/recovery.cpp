@@ -3,6 +3,14 @@
 // (every owner names a dispatcher incarnation, and this one is new), so it
 // gets a new attempt, or is failed as poison past the restart limit. Each
 // decision is a write, and so an event in the job's history.
+//
+// In a cluster (dispatcher_config::adopt_remote) an attempt found running on
+// another node's slot is kept instead: that node may still run it, and its
+// slot adopts it again when the node rejoins this server. Rejoining slots
+// that register, and completions they report, while the queue is still being
+// read are judged once it is in memory.
+
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -19,10 +27,22 @@ void recovery_done(dispatcher_ptr self, size_t queued, size_t running) {
   auto& st = self->state;
   st.recovering = false;
   st.log->info("recovered {} queued and {} running jobs", queued, running);
+  for (auto& h : std::exchange(st.held_in_recovery, {}))
+    judge_held(self, h.slot, h.job_id, h.attempt, h.owner);
+  for (auto& o : std::exchange(st.done_in_recovery, {}))
+    job_done(self, std::move(o));
   for (auto& [name, slot] : st.slots)
     if (!slot.idle && slot.job.empty())
       slot_ready(self, name);
   dispatch(self);
+}
+
+// Owners are "<dispatcher incarnation>/<node>/slot-<n>".
+bool on_local_node(const dispatcher_state& st, const std::string& owner) {
+  auto a = owner.find('/');
+  if (a == std::string::npos)
+    return true;
+  return owner.compare(a + 1, st.cfg.local_node.size() + 1, st.cfg.local_node + "/") == 0;
 }
 
 std::string at(const storage::result_set& rs, const storage::sql_row& row, const char* col) {
@@ -74,6 +94,16 @@ void start_recovery(dispatcher_ptr self) {
             ++running;
             e.st = job_entry::state::running;
             e.owner = at(rs, row, "lease_owner");
+            if (s.cfg.adopt_remote && !on_local_node(s, e.owner)) {
+              // Its worker node may still run it: kept for its slot to
+              // adopt when the node rejoins; the lease sweep gives it a new
+              // attempt if none does before its lease (database clock) ends.
+              e.claimed = true;
+              e.renewed = self->clock().now();
+              s.jobs.emplace(id, std::move(e));
+              arm_lease_sweep(self);
+              continue;
+            }
             auto& entry = s.jobs.emplace(id, std::move(e)).first->second;
             lose_attempt(self, entry,
                          "found running at start-up; its lease owner " + entry.owner + " is gone",

@@ -64,7 +64,7 @@ void register_with_dispatcher(flow_slot_ptr self) {
     return;
   }
   self->send(d, register_atom_v, caf::actor_cast<worker_slot_actor>(self),
-             slot_info{self->state.slot_name, {job_kind::flow_tag}});
+             slot_info{self->state.slot_name, {job_kind::flow_tag}, {}, 0, {}, false});
   self->send(d, ready_atom_v, self->state.slot_name);
 }
 

@@ -29,6 +29,17 @@ std::string to_string(dispatch_errc x) {
   return "dispatch_errc(" + std::to_string(static_cast<int>(x)) + ")";
 }
 
+std::string to_string(cluster_errc x) {
+  switch (x) {
+    case cluster_errc::none: return "none";
+    case cluster_errc::wrong_secret: return "wrong_secret";
+    case cluster_errc::incompatible_version: return "incompatible_version";
+    case cluster_errc::name_taken: return "name_taken";
+    case cluster_errc::unavailable: return "unavailable";
+  }
+  return "cluster_errc(" + std::to_string(static_cast<int>(x)) + ")";
+}
+
 void add_error_categories(caf::actor_system_config& cfg) {
   // The add_error_category<T> shortcut of CAF 0.17.6 does not compile (its
   // lambda lacks the atom_value argument), so the renderers are spelled out.
@@ -39,6 +50,10 @@ void add_error_categories(caf::actor_system_config& cfg) {
   cfg.add_error_category(caf::atom("dispatch"),
                          [](uint8_t code, caf::atom_value, const caf::message& ctx) {
                            return describe(caf::error{code, caf::atom("dispatch"), ctx});
+                         });
+  cfg.add_error_category(caf::atom("cluster"),
+                         [](uint8_t code, caf::atom_value, const caf::message& ctx) {
+                           return describe(caf::error{code, caf::atom("cluster"), ctx});
                          });
   cfg.add_error_category(caf::atom("supervise"),
                          [](uint8_t code, caf::atom_value, const caf::message& ctx) {
@@ -55,6 +70,8 @@ std::string describe(const caf::error& err) {
     out = "storage: " + storage::to_string(static_cast<storage::storage_errc>(err.code()));
   else if (cat == caf::atom("dispatch"))
     out = "dispatch: " + to_string(static_cast<dispatch_errc>(err.code()));
+  else if (cat == caf::atom("cluster"))
+    out = "cluster: " + to_string(static_cast<cluster_errc>(err.code()));
   else if (cat == caf::atom("supervise"))
     out = "supervision: " + to_string(static_cast<supervision_errc>(err.code()));
   else if (cat == caf::atom("system"))

@@ -8,6 +8,7 @@
 #include "caf/message.hpp"
 #include "caf/make_message.hpp"
 
+#include "actors/protocol/cluster_errc.hpp"
 #include "actors/protocol/dispatch_errc.hpp"
 #include "actors/protocol/supervision_errc.hpp"
 #include "storage/errors.hpp"
@@ -15,6 +16,7 @@
 CAF_ERROR_CODE_ENUM(millrace::storage::storage_errc, "storage")
 CAF_ERROR_CODE_ENUM(millrace::actors::supervision_errc, "supervise")
 CAF_ERROR_CODE_ENUM(millrace::actors::dispatch_errc, "dispatch")
+CAF_ERROR_CODE_ENUM(millrace::actors::cluster_errc, "cluster")
 
 namespace caf {
 class actor_system_config;

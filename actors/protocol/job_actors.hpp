@@ -58,7 +58,10 @@ using worker_slot_actor = caf::typed_actor<
 ///   it already ended).
 /// - Slots `register` (monitored; a slot that dies has its attempt requeued),
 ///   say `ready` when idle, report `done`, and `renew` their lease from their
-///   execution path.
+///   execution path. A slot that registers again (its node rejoined) names
+///   the attempt it holds: the dispatcher adopts it if it is still current,
+///   else tells the slot to `abort` it.
+/// - `drain` (slot-name prefix, "<node>/"): those slots get no new jobs.
 using dispatcher_actor = caf::typed_actor<
   caf::replies_to<submit_atom, job_spec>::with<submit_reply>,
   caf::replies_to<submit_atom, job_spec, job_watcher_actor>::with<submit_reply>,
@@ -74,7 +77,17 @@ using dispatcher_actor = caf::typed_actor<
   caf::reacts_to<due_atom, uint64_t>,
   caf::reacts_to<expire_atom, std::string, int32_t>,
   caf::reacts_to<recover_atom>,
+  caf::reacts_to<drain_atom, std::string>,
   caf::replies_to<stats_atom>::with<dispatcher_stats>,
   caf::replies_to<status_atom>::with<actor_status>>;
 
 } // namespace millrace::actors
+
+// Actor handles that travel inside messages (a slot registering, a run with
+// its watchers) need type IDs of their own to cross nodes. They follow the
+// main block; actors/system/actor_config.cpp registers both.
+CAF_BEGIN_TYPE_ID_BLOCK(millrace_handles, caf::id_block::millrace::end)
+  CAF_ADD_TYPE_ID(millrace_handles, (millrace::actors::worker_slot_actor))
+  CAF_ADD_TYPE_ID(millrace_handles, (millrace::actors::job_watcher_actor))
+  CAF_ADD_TYPE_ID(millrace_handles, (std::vector<millrace::actors::job_watcher_actor>))
+CAF_END_TYPE_ID_BLOCK(millrace_handles)

@@ -13,6 +13,7 @@
 
 #include "actors/protocol/dispatcher_stats.hpp"
 #include "actors/protocol/status.hpp"
+#include "actors/protocol/types/cluster.hpp"
 #include "actors/protocol/types/job.hpp"
 #include "storage/values.hpp"
 #include "storage/writer_stats.hpp"
@@ -80,6 +81,17 @@ CAF_BEGIN_TYPE_ID_BLOCK(millrace, caf::first_custom_type_id)
   CAF_ADD_ATOM(millrace, millrace::actors, progress_atom, "progress")
   CAF_ADD_ATOM(millrace, millrace::actors, wake_atom, "wake")
   CAF_ADD_ATOM(millrace, millrace::actors, persist_atom, "persist")
+
+  // -- the worker cluster (actors/cluster/) ----------------------------------
+  CAF_ADD_ATOM(millrace, millrace::actors, hello_atom, "hello")
+  CAF_ADD_ATOM(millrace, millrace::actors, join_atom, "join")
+  CAF_ADD_ATOM(millrace, millrace::actors, drain_atom, "drain")
+  CAF_ADD_ATOM(millrace, millrace::actors, nodes_atom, "nodes")
+  CAF_ADD_TYPE_ID(millrace, (millrace::actors::node_info))
+  CAF_ADD_TYPE_ID(millrace, (millrace::actors::join_request))
+  CAF_ADD_TYPE_ID(millrace, (millrace::actors::join_reply))
+  CAF_ADD_TYPE_ID(millrace, (millrace::actors::node_entry))
+  CAF_ADD_TYPE_ID(millrace, (std::vector<millrace::actors::node_entry>))
 
 
 CAF_END_TYPE_ID_BLOCK(millrace)

@@ -47,6 +47,11 @@ struct slot_state {
   std::shared_ptr<registry> reg;
   std::shared_ptr<spdlog::logger> log;
   std::optional<current_job> job;
+  /// The last attempt's outcome, kept until the next run: if the node
+  /// rejoins the server in between, it is reported again (the first report
+  /// may have been lost with the connection; the dispatcher fences a
+  /// duplicate).
+  std::optional<job_outcome> last;
   uint64_t next_token = 1;
   uint64_t jobs_run = 0;
   uint64_t log_writes_fenced = 0;
@@ -107,13 +112,11 @@ void flush_logs(slot_ptr self, bool final) {
   size_t take = final ? j.log_buf.size() : utf8_safe_prefix(j.log_buf);
   if (take == 0)
     return;
+  auto writer = self->state.reg->resolve_as<storage_writer_actor>(paths::storage_writer);
+  if (!writer)
+    return; // kept (bounded by the tap) until the storage writer is back
   auto chunk = sanitize_log_text(std::string_view{j.log_buf}.substr(0, take));
   j.log_buf.erase(0, take);
-  auto writer = self->state.reg->resolve_as<storage_writer_actor>(paths::storage_writer);
-  if (!writer) {
-    self->state.log->warn("job {}: storage writer not running; a log chunk is lost", j.a.job_id);
-    return;
-  }
   storage::write_request req{"append_log",
                              {j.a.job_id, std::to_string(j.a.attempt), j.a.lease_owner,
                               std::to_string(j.seq++), std::move(chunk), j.a.job_created_at},
@@ -143,10 +146,13 @@ void report(slot_ptr self, const std::string& status, std::string result) {
   job_outcome out{j.a.job_id, j.a.attempt, j.a.lease_owner, status, std::move(result), ms, {}};
   ++self->state.jobs_run;
   self->state.job.reset();
+  self->state.last = out;
   if (auto d = dispatcher_of(self))
     self->send(d, done_atom_v, std::move(out));
   else
-    self->state.log->error("job {}: no dispatcher to report to", out.job_id);
+    self->state.log->info("job {} attempt {} ended while no server is reachable; it is reported "
+                          "when this node rejoins",
+                          out.job_id, out.attempt);
 }
 
 // The attempt's process ended and its claim is committed: store the rest of
@@ -180,6 +186,7 @@ void run(slot_ptr self, job_assignment a, std::vector<job_watcher_actor> watcher
     return;
   }
   st.job.emplace();
+  st.last.reset();
   auto& j = *st.job;
   j.a = std::move(a);
   j.token = st.next_token++;
@@ -256,13 +263,35 @@ bool is_current(slot_ptr self, uint64_t token) {
 void register_with_dispatcher(slot_ptr self) {
   auto d = dispatcher_of(self);
   if (!d) {
-    // The dispatcher starts before the workers; it may be restarting.
-    self->delayed_send(self, std::chrono::milliseconds{100}, register_atom_v);
+    // The dispatcher starts before the workers; it may be restarting. On a
+    // cluster node, the link says when to register.
+    if (!self->state.cfg.registered_by_link)
+      self->delayed_send(self, std::chrono::milliseconds{100}, register_atom_v);
     return;
   }
-  self->send(d, register_atom_v, caf::actor_cast<worker_slot_actor>(self),
-             slot_info{self->state.cfg.name, self->state.cfg.tags});
-  self->send(d, ready_atom_v, self->state.cfg.name);
+  auto& st = self->state;
+  slot_info info{st.cfg.name, st.cfg.tags, {}, 0, {}, false};
+  if (st.job) {
+    info.job_id = st.job->a.job_id;
+    info.attempt = st.job->a.attempt;
+    info.lease_owner = st.job->a.lease_owner;
+  } else if (st.last) {
+    info.job_id = st.last->job_id;
+    info.attempt = st.last->attempt;
+    info.lease_owner = st.last->lease_owner;
+    info.finished = true;
+  }
+  self->send(d, register_atom_v, caf::actor_cast<worker_slot_actor>(self), std::move(info));
+  if (st.job) {
+    // The dispatcher adopts the attempt (and says `claimed` again) or tells
+    // us to abort it (then it gives us our next job).
+    if (st.job->claimed)
+      flush_logs(self, false);
+    return;
+  }
+  if (st.last)
+    self->send(d, done_atom_v, *st.last);
+  self->send(d, ready_atom_v, st.cfg.name);
 }
 
 worker_slot_actor::behavior_type slot(slot_ptr self, slot_config cfg,
@@ -304,6 +333,8 @@ worker_slot_actor::behavior_type slot(slot_ptr self, slot_config cfg,
       auto& j = *self->state.job;
       if (!j.exited && j.proc)
         j.proc->kill();
+      self->state.log->info("job {} attempt {} aborted: the attempt no longer owns the job", id,
+                            attempt);
       self->state.job.reset();
     },
     [self](watch_atom, std::string& id, job_watcher_actor& w) {
@@ -354,6 +385,8 @@ worker_slot_actor::behavior_type slot(slot_ptr self, slot_config cfg,
       auto& j = *self->state.job;
       if (auto d = dispatcher_of(self))
         self->send(d, renew_atom_v, j.a.job_id, j.a.attempt);
+      if (j.claimed && !j.log_buf.empty())
+        flush_logs(self, false); // logs held while the server was away
       self->delayed_send(self, self->state.cfg.renew_every, renew_atom_v, token);
     },
     [self](register_atom) { register_with_dispatcher(self); },

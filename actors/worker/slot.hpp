@@ -39,6 +39,12 @@ struct slot_config {
   std::chrono::milliseconds log_flush_every{100};
   /// Shared by all slots of a node.
   std::shared_ptr<sandbox::launcher> launcher;
+  /// Cluster worker node: the dispatcher is a remote actor that the node's
+  /// cluster link puts in the registry when it joins a server, and the link
+  /// tells each slot to register then. A slot registers on its own only if
+  /// the dispatcher is already there (it was restarted while joined).
+  /// Otherwise (false) a slot that finds no dispatcher retries every 100 ms.
+  bool registered_by_link = false;
   /// Benchmarks only: called on the slot's thread when an attempt starts
   /// (`starting` true, before its process is spawned) and right before its
   /// `done` is sent. Null in production.

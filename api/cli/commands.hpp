@@ -9,6 +9,8 @@
 namespace millrace::api {
 
 int cmd_standalone(const std::vector<std::string>& args);
+int cmd_server(const std::vector<std::string>& args);
+int cmd_worker(const std::vector<std::string>& args);
 int cmd_migrate(const std::vector<std::string>& args);
 int cmd_version(const std::vector<std::string>& args);
 int cmd_run(const std::vector<std::string>& args);

@@ -15,6 +15,12 @@ void usage(std::ostream& out) {
          "commands:\n"
          "  standalone   run everything in one process (embedded PostgreSQL unless\n"
          "               database.url or MILLRACE_DATABASE_URL is set)\n"
+         "  server       the API, dispatcher, flows and storage, with the cluster endpoint\n"
+         "               worker nodes join (cluster.listen); a second server on the same\n"
+         "               database waits as a standby and takes over when the first dies\n"
+         "  worker       a worker node: --server HOST:PORT[,HOST:PORT] --tags T1,T2 --slots N\n"
+         "               [--node NAME]; the cluster secret comes from cluster.secret_file or\n"
+         "               MILLRACE_CLUSTER_SECRET, never from the command line\n"
          "  migrate      apply the database schema migrations and exit\n"
          "  run FILE     run a .py or .sh script as a job (embedded millrace), stream its\n"
          "               log to stderr, print its result as JSON\n"
@@ -25,7 +31,7 @@ void usage(std::ostream& out) {
          "  version      print versions and exit\n"
          "  help         print this help\n"
          "\n"
-         "options (standalone, migrate):\n"
+         "options (standalone, server, worker, migrate):\n"
       << millrace::api::options_help();
 }
 
@@ -40,6 +46,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 2, argv + argc);
   if (cmd == "standalone")
     return millrace::api::cmd_standalone(args);
+  if (cmd == "server")
+    return millrace::api::cmd_server(args);
+  if (cmd == "worker")
+    return millrace::api::cmd_worker(args);
   if (cmd == "migrate")
     return millrace::api::cmd_migrate(args);
   if (cmd == "run")

@@ -31,8 +31,30 @@ service_config service_config_of(const options& opts) {
   return sc;
 }
 
+actors::worker_config worker_config_of(const options& opts,
+                                       std::shared_ptr<sandbox::launcher> launcher) {
+  actors::worker_config wk;
+  wk.slots = static_cast<size_t>(opts.worker_slots);
+  wk.tags = opts.worker_tags;
+  auto& s = wk.slot;
+  s.kill_grace = opts.kill_grace;
+  s.renew_every = opts.lease / 3;
+  s.log_max_bytes = static_cast<size_t>(opts.log_max_bytes);
+  s.result_max_bytes = static_cast<size_t>(opts.result_max_bytes);
+  s.log_flush_every = opts.log_flush_interval;
+  s.limits.memory_bytes = opts.memory_bytes;
+  s.limits.pids = static_cast<uint32_t>(opts.pids);
+  s.limits.cpu_seconds = static_cast<uint32_t>(opts.cpu_seconds);
+  s.limits.open_files = static_cast<uint32_t>(opts.open_files);
+  s.limits.file_size_bytes = opts.file_size_bytes;
+  s.limits.job_dir_bytes = opts.job_dir_bytes;
+  s.launcher = std::move(launcher);
+  return wk;
+}
+
 actors::root_config make_root_config(const options& opts, const std::string& conninfo,
-                                     std::shared_ptr<sandbox::launcher> launcher) {
+                                     std::shared_ptr<sandbox::launcher> launcher,
+                                     bool cluster_server) {
   actors::root_config rc;
   auto& w = rc.storage.writer;
   w.writer.connect = {conninfo, opts.connect_timeout, "millrace-writer"};
@@ -55,25 +77,8 @@ actors::root_config make_root_config(const options& opts, const std::string& con
   d.max_args_bytes = static_cast<size_t>(opts.max_args_bytes);
   d.prefetch = static_cast<size_t>(opts.prefetch);
   d.network_tags = opts.network_tags;
-  if (launcher && opts.worker_slots > 0) {
-    actors::worker_config wk;
-    wk.slots = static_cast<size_t>(opts.worker_slots);
-    wk.tags = opts.worker_tags;
-    auto& s = wk.slot;
-    s.kill_grace = opts.kill_grace;
-    s.renew_every = opts.lease / 3;
-    s.log_max_bytes = static_cast<size_t>(opts.log_max_bytes);
-    s.result_max_bytes = static_cast<size_t>(opts.result_max_bytes);
-    s.log_flush_every = opts.log_flush_interval;
-    s.limits.memory_bytes = opts.memory_bytes;
-    s.limits.pids = static_cast<uint32_t>(opts.pids);
-    s.limits.cpu_seconds = static_cast<uint32_t>(opts.cpu_seconds);
-    s.limits.open_files = static_cast<uint32_t>(opts.open_files);
-    s.limits.file_size_bytes = opts.file_size_bytes;
-    s.limits.job_dir_bytes = opts.job_dir_bytes;
-    s.launcher = std::move(launcher);
-    rc.worker = std::move(wk);
-  }
+  if (launcher && opts.worker_slots > 0)
+    rc.worker = worker_config_of(opts, std::move(launcher));
   if (opts.flow_slots > 0) {
     actors::flow_engine_config fc;
     fc.slots = static_cast<size_t>(opts.flow_slots);
@@ -83,8 +88,12 @@ actors::root_config make_root_config(const options& opts, const std::string& con
     fc.eval = std::make_shared<expr::evaluator>(ec);
     rc.extra.push_back(actors::flow_engine_spec(std::move(fc)));
   }
-  if (opts.api_port >= 0)
-    rc.extra.push_back(api_spec(service_config_of(opts)));
+  if (opts.api_port >= 0) {
+    auto sc = service_config_of(opts);
+    if (cluster_server)
+      sc.served_tags.clear();
+    rc.extra.push_back(api_spec(std::move(sc)));
+  }
   return rc;
 }
 

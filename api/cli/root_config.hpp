@@ -13,8 +13,16 @@
 namespace millrace::api {
 
 /// `launcher`: the sandbox for this process's worker slots (null: no worker).
+/// `cluster_server`: worker nodes serve tags of their own, so the API does
+/// not limit tags to those of this process's slots.
 actors::root_config make_root_config(const options& opts, const std::string& conninfo,
-                                     std::shared_ptr<sandbox::launcher> launcher);
+                                     std::shared_ptr<sandbox::launcher> launcher,
+                                     bool cluster_server = false);
+
+/// The worker node the options describe (worker.*, sandbox.*; the lease
+/// renewal from dispatcher.lease), its slots sharing `launcher`.
+actors::worker_config worker_config_of(const options& opts,
+                                       std::shared_ptr<sandbox::launcher> launcher);
 
 /// The sandbox launcher the options describe. Throws std::runtime_error.
 std::shared_ptr<sandbox::launcher> make_launcher(const options& opts);

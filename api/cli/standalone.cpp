@@ -1,5 +1,12 @@
-// `millrace standalone`: everything in one process, on the embedded
-// PostgreSQL unless a database URL is configured.
+// `millrace standalone` and `millrace server`: the API, dispatcher, flows and
+// storage in one process, on the embedded PostgreSQL unless a database URL is
+// configured. standalone also runs the worker slots; server publishes the
+// cluster endpoint that worker nodes join (and runs local slots only if
+// worker.slots says so), and takes the active-server lock first, so that a
+// second server on the same database waits as a standby.
+
+#include <signal.h>
+#include <unistd.h>
 
 #include <iostream>
 
@@ -7,6 +14,10 @@
 
 #include "caf/all.hpp"
 
+#include "actors/cluster/gateway.hpp"
+#include "actors/cluster/link.hpp"
+#include "actors/cluster/node_config.hpp"
+#include "actors/cluster/proof.hpp"
 #include "actors/protocol/paths.hpp"
 #include "actors/system/actor_config.hpp"
 #include "actors/system/logging.hpp"
@@ -15,6 +26,7 @@
 #include "api/cli/commands.hpp"
 #include "api/cli/database.hpp"
 #include "api/cli/root_config.hpp"
+#include "api/cli/server_lock.hpp"
 #include "api/cli/shutdown.hpp"
 #include "api/cli/tokens.hpp"
 #include "storage/pg/connection.hpp"
@@ -22,10 +34,29 @@
 
 namespace millrace::api {
 
-int cmd_standalone(const std::vector<std::string>& args) {
+namespace {
+
+enum class role { standalone, server };
+
+int run(const std::vector<std::string>& args, role r) {
+  const char* name = r == role::server ? "server" : "standalone";
   options opts;
+  std::string secret;
+  std::pair<std::string, uint16_t> listen;
   try {
     opts = load_options(args);
+    if (r == role::server) {
+      try {
+        listen = actors::parse_servers(opts.cluster_listen, true).at(0);
+      } catch (const std::exception& e) {
+        throw config_error(std::string("cluster.listen: ") + e.what());
+      }
+      try {
+        secret = actors::cluster::read_secret(opts.cluster_secret_file);
+      } catch (const std::exception& e) {
+        throw config_error(e.what());
+      }
+    }
   } catch (const config_error& e) {
     std::cerr << "millrace: config error: " << e.what() << "\n";
     return 2;
@@ -37,6 +68,7 @@ int cmd_standalone(const std::vector<std::string>& args) {
   auto log = actors::logger_for(actors::paths::root);
   database_handle db;
   std::shared_ptr<sandbox::launcher> launcher;
+  server_lock lock;
   try {
     if (opts.worker_slots > 0) {
       launcher = make_launcher(opts);
@@ -44,6 +76,11 @@ int cmd_standalone(const std::vector<std::string>& args) {
       runtime::install_support_files();
     }
     db = open_database(opts);
+    if (r == role::server && !lock.acquire(db.conninfo, opts.connect_timeout)) {
+      if (db.embedded)
+        db.embedded->stop();
+      return 0;
+    }
     storage::pg::connection conn{storage::pg::connect_options{db.conninfo, opts.connect_timeout,
                                                              "millrace-setup"}};
     if (auto token = ensure_first_admin_token(conn, opts.admin_token_file); !token.empty()) {
@@ -58,19 +95,45 @@ int cmd_standalone(const std::vector<std::string>& args) {
     log->error("cannot start: {}", e.what());
     return 1;
   }
+  if (r == role::server)
+    lock.watch([] { ::kill(::getpid(), SIGTERM); });
   int rc;
   {
     actors::millrace_config cfg{static_cast<size_t>(opts.threads)};
+    if (r == role::server)
+      actors::enable_cluster(cfg, opts.cluster_heartbeat, opts.cluster_timeout);
     caf::actor_system sys{cfg};
     auto reg = std::make_shared<actors::registry>();
-    auto root = actors::spawn_root(sys, reg, make_root_config(opts, db.conninfo, launcher));
-    log->info("millrace {} standalone is running (Ctrl-C stops it)", MILLRACE_VERSION);
+    auto rc_cfg = make_root_config(opts, db.conninfo, launcher, r == role::server);
+    if (r == role::server) {
+      // Attempts running on worker nodes survive a restart of this server
+      // (or a failover to a standby): their nodes rejoin and carry on.
+      rc_cfg.dispatcher.adopt_remote = true;
+      actors::gateway_config gc;
+      gc.secret = secret;
+      gc.bind = listen.first;
+      gc.port = listen.second;
+      gc.server_name = actors::this_node({}, {}, 0).name;
+      rc_cfg.extra.insert(rc_cfg.extra.begin(), actors::gateway_spec(std::move(gc)));
+    }
+    auto root = actors::spawn_root(sys, reg, std::move(rc_cfg));
+    log->info("millrace {} {} is running (Ctrl-C stops it)", MILLRACE_VERSION, name);
     rc = wait_for_shutdown(sys, root, opts.shutdown_timeout);
   }
   launcher.reset(); // kills and reaps anything the slots left behind
   if (db.embedded)
     db.embedded->stop();
   return rc;
+}
+
+} // namespace
+
+int cmd_standalone(const std::vector<std::string>& args) {
+  return run(args, role::standalone);
+}
+
+int cmd_server(const std::vector<std::string>& args) {
+  return run(args, role::server);
 }
 
 } // namespace millrace::api

@@ -64,6 +64,13 @@ const key_doc keys[] = {
   {"sandbox.job_dir_size", "256M", "size of a job's private folder (/job and /tmp)"},
   {"sandbox.run_as", "nobody", "OS user jobs run as when millrace runs as root"},
   {"sandbox.cgroups", "true", "use cgroups (v1 memory, pids) for limits and OOM detection"},
+  {"cluster.listen", "127.0.0.1:7700", "server: HOST:PORT of the cluster endpoint workers join (port 0: any free port)"},
+  {"cluster.servers", "", "worker: server cluster endpoints, HOST:PORT[,HOST:PORT...] (active, then standbys)"},
+  {"cluster.secret_file", "", "file holding the shared cluster secret (mode 0600); empty: MILLRACE_CLUSTER_SECRET"},
+  {"cluster.node", "", "worker: node name, unique in the cluster (empty: the host name)"},
+  {"cluster.heartbeat", "250ms", "heartbeat interval between nodes"},
+  {"cluster.timeout", "1s", "a node silent this long is lost (its jobs get new attempts elsewhere)"},
+  {"cluster.drain_grace", "60s", "worker: on SIGTERM, how long running jobs may finish before they are handed back"},
   {"log.format", "human", "human or json (one JSON object per line)"},
   {"log.level", "info", "trace, debug, info, warn, error or off"},
   {"actors.threads", "0", "scheduler threads; 0 = one per core (0-256)"},
@@ -334,6 +341,18 @@ options load_options(const std::vector<std::string>& args) {
   if (out.run_as.empty())
     throw config_error("sandbox.run_as: expected a user name");
   out.cgroups = parse_bool("sandbox.cgroups", v["sandbox.cgroups"]);
+  out.cluster_listen = v["cluster.listen"];
+  out.cluster_servers = v["cluster.servers"];
+  out.cluster_secret_file = v["cluster.secret_file"];
+  out.cluster_node = v["cluster.node"];
+  out.cluster_heartbeat = parse_duration("cluster.heartbeat", v["cluster.heartbeat"]);
+  out.cluster_timeout = parse_duration("cluster.timeout", v["cluster.timeout"]);
+  if (out.cluster_heartbeat.count() < 10 || out.cluster_timeout < 2 * out.cluster_heartbeat)
+    throw config_error("cluster.timeout: expected at least twice cluster.heartbeat (itself at "
+                       "least 10ms), got heartbeat '" + v["cluster.heartbeat"] + "' and timeout '"
+                       + v["cluster.timeout"] + "'");
+  out.drain_grace = std::chrono::duration_cast<std::chrono::seconds>(
+    parse_duration("cluster.drain_grace", v["cluster.drain_grace"]));
   out.log_format = parse_choice("log.format", v["log.format"], {"human", "json"});
   out.log_level = parse_choice("log.level", v["log.level"],
                                {"trace", "debug", "info", "warn", "error", "off"});

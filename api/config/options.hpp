@@ -80,6 +80,15 @@ struct options {
   std::string run_as = "nobody";
   bool cgroups = true;
 
+  // [cluster]
+  std::string cluster_listen = "127.0.0.1:7700";
+  std::string cluster_servers;
+  std::string cluster_secret_file;
+  std::string cluster_node;          // "" = host name
+  std::chrono::milliseconds cluster_heartbeat{250};
+  std::chrono::milliseconds cluster_timeout{1000};
+  std::chrono::seconds drain_grace{60};
+
   // [log]
   std::string log_format = "human";  // human | json
   std::string log_level = "info";

@@ -169,11 +169,18 @@ struct slot_info {
   /// Unique name, e.g. "local/slot-3"; part of lease owners.
   std::string name;
   std::vector<std::string> tags;
+  /// When a slot registers again (its node rejoined the server), the attempt
+  /// it holds: still running, or finished with its `done` not yet known to
+  /// have arrived (`finished`). Empty job_id: none.
+  std::string job_id;
+  int32_t attempt = 0;
+  std::string lease_owner;
+  bool finished = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, slot_info& x) {
-  return f(x.name, x.tags);
+  return f(x.name, x.tags, x.job_id, x.attempt, x.lease_owner, x.finished);
 }
 
 /// How a job's process ended (the sandbox's exit_info, as a message).

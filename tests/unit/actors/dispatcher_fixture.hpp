@@ -26,11 +26,16 @@ struct slot_log {
   std::vector<job_assignment> runs;
 };
 
-inline worker_slot_actor::behavior_type fake_slot(worker_slot_actor::pointer self, std::string name,
-                                           std::vector<std::string> tags,
-                                           std::shared_ptr<slot_log> log, dispatcher_actor d) {
-  self->send(d, register_atom_v, caf::actor_cast<worker_slot_actor>(self), slot_info{name, tags});
-  self->send(d, ready_atom_v, name);
+// Registers like a real slot: with the attempt it holds, if any (a slot of a
+// node that rejoins), and says `ready` unless it holds a running attempt.
+inline worker_slot_actor::behavior_type fake_slot(worker_slot_actor::pointer self, slot_info info,
+                                                  std::shared_ptr<slot_log> log,
+                                                  dispatcher_actor d) {
+  auto name = info.name;
+  bool running = !info.job_id.empty() && !info.finished;
+  self->send(d, register_atom_v, caf::actor_cast<worker_slot_actor>(self), std::move(info));
+  if (!running)
+    self->send(d, ready_atom_v, name);
   return {
     [log](run_atom, job_assignment& a, std::vector<job_watcher_actor>&) {
       log->events.push_back("run " + a.job_id + " #" + std::to_string(a.attempt));
@@ -71,8 +76,13 @@ protected:
   }
 
   std::shared_ptr<slot_log> add_slot(const std::string& name, std::vector<std::string> tags) {
+    return add_slot(slot_info{name, std::move(tags), {}, 0, {}, false});
+  }
+
+  /// A slot registering with `info` (which may name an attempt it holds).
+  std::shared_ptr<slot_log> add_slot(slot_info info) {
     auto log = std::make_shared<slot_log>();
-    owned.push_back(caf::actor_cast<caf::actor>(sys.spawn(fake_slot, name, tags, log, disp)));
+    owned.push_back(caf::actor_cast<caf::actor>(sys.spawn(fake_slot, std::move(info), log, disp)));
     run();
     return log;
   }

@@ -90,6 +90,13 @@ TEST(Options, TheShippedFileListsEveryKeyWithItsDefault) {
   EXPECT_EQ(shipped.job_dir_bytes, defaults.job_dir_bytes);
   EXPECT_EQ(shipped.run_as, defaults.run_as);
   EXPECT_EQ(shipped.cgroups, defaults.cgroups);
+  EXPECT_EQ(shipped.cluster_listen, defaults.cluster_listen);
+  EXPECT_EQ(shipped.cluster_servers, defaults.cluster_servers);
+  EXPECT_EQ(shipped.cluster_secret_file, defaults.cluster_secret_file);
+  EXPECT_EQ(shipped.cluster_node, defaults.cluster_node);
+  EXPECT_EQ(shipped.cluster_heartbeat, defaults.cluster_heartbeat);
+  EXPECT_EQ(shipped.cluster_timeout, defaults.cluster_timeout);
+  EXPECT_EQ(shipped.drain_grace, defaults.drain_grace);
   // Every key must appear in the shipped file: a file that sets only some keys
   // would still compare equal above, so count the assignments too.
   std::ifstream in{source_dir() + "/configs/millrace.conf"};
@@ -98,7 +105,7 @@ TEST(Options, TheShippedFileListsEveryKeyWithItsDefault) {
   while (std::getline(in, line))
     if (!line.empty() && line[0] != '#' && line[0] != '[' && line.find('=') != std::string::npos)
       ++assignments;
-  EXPECT_EQ(assignments, 46);
+  EXPECT_EQ(assignments, 53);
 }
 
 TEST(Options, FlagsOverrideTheFileAndTheEnvironmentOverridesTheFile) {

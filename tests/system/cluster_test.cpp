@@ -1,0 +1,333 @@
+// The worker cluster from the outside: `millrace server` and `millrace worker`
+// as separate processes on loopback, against a scratch database. Workers are
+// killed, stopped, drained; servers are killed, restarted and failed over. The
+// database is the judge: every job ends with exactly one terminal row.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <regex>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "api/cli/http_client.hpp"
+#include "storage/pg/connection.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/test_database.hpp"
+
+using namespace millrace;
+using namespace millrace::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string bin = MILLRACE_BINARY;
+const std::string secret = "system-test-secret-0123456789abcdef";
+
+std::string scalar(const std::string& conninfo, const std::string& sql,
+                   const std::vector<storage::sql_value>& params = {}) {
+  storage::pg::connection c{storage::pg::connect_options{conninfo}};
+  auto rs = c.query(sql, params);
+  return rs.empty() || rs.rows[0][0].null ? std::string{} : rs.rows[0][0].text;
+}
+
+/// Polls `probe` every 50 ms until it returns true or `limit` passes.
+template <class F>
+bool eventually(F probe, std::chrono::milliseconds limit) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (probe())
+      return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return probe();
+}
+
+/// The port a process logged after `marker` ("... listening on 127.0.0.1:N").
+uint16_t logged_port(const child_process& p, const std::string& marker) {
+  std::smatch m;
+  auto err = p.err();
+  std::regex re{marker + " on 127\\.0\\.0\\.1:([0-9]+)"};
+  return std::regex_search(err, m, re) ? static_cast<uint16_t>(std::stoi(m[1].str())) : 0;
+}
+
+/// A TCP port that was free a moment ago (for a process that must be given
+/// its port before it starts).
+uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  socklen_t len = sizeof(a);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+size_t count_of(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1))
+    ++n;
+  return n;
+}
+
+class Cluster : public ::testing::Test {
+protected:
+  scratch_database db;
+  std::string dir = "/tmp/millrace-cluster-test-" + std::to_string(::getpid()) + "-"
+                    + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+
+  void SetUp() override { std::filesystem::create_directories(dir); }
+  void TearDown() override { std::filesystem::remove_all(dir); }
+
+  std::vector<std::string> env(const std::string& s = secret) const {
+    return {"MILLRACE_CLUSTER_SECRET=" + s, "MILLRACE_DATABASE_URL="};
+  }
+
+  /// Starts a server; ports 0 pick free ones (read back from its log).
+  std::unique_ptr<child_process> server(uint16_t api_port = 0, uint16_t cluster_port = 0,
+                                        bool wait_active = true) {
+    auto p = std::make_unique<child_process>(
+      std::vector<std::string>{bin, "server", "--database.url=" + db.conninfo(),
+                               "--api.port=" + std::to_string(api_port),
+                               "--cluster.listen=127.0.0.1:" + std::to_string(cluster_port),
+                               "--worker.slots=0", "--flows.slots=0", "--dispatcher.lease=4s",
+                               "--api.admin_token_file=" + dir + "/token"},
+      env());
+    if (wait_active) {
+      EXPECT_TRUE(p->wait_for_stderr("cluster endpoint listening", 60s)) << p->err();
+    }
+    return p;
+  }
+
+  std::unique_ptr<child_process> worker(const std::string& node, const std::string& servers,
+                                        const std::string& s = secret, int slots = 1,
+                                        bool wait_joined = true) {
+    auto p = std::make_unique<child_process>(
+      std::vector<std::string>{bin, "worker", "--server", servers, "--tags", "bash", "--slots",
+                               std::to_string(slots), "--node", node,
+                               "--dispatcher.lease=4s", "--cluster.drain_grace=20s"},
+      env(s));
+    if (wait_joined) {
+      EXPECT_TRUE(p->wait_for_stderr("joined the server", 60s)) << p->err();
+    }
+    return p;
+  }
+
+  api::api_endpoint endpoint(const child_process& srv) {
+    api::api_endpoint ep;
+    ep.port = std::to_string(logged_port(srv, "HTTP API listening"));
+    std::ifstream in{dir + "/token"};
+    std::getline(in, ep.token);
+    return ep;
+  }
+
+  /// Submits a bash job; returns its id.
+  std::string submit(const api::api_endpoint& ep, const std::string& code) {
+    std::string body = R"({"language":"bash","content":)" + json_string(code) + "}";
+    auto r = api::http_call(ep, "POST", "/api/w/admins/jobs/run/preview", body);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.body;
+  }
+
+  static std::string json_string(const std::string& s) {
+    std::string out = "\"";
+    for (char c : s) {
+      if (c == '"' || c == '\\')
+        out += '\\';
+      if (c == '\n') {
+        out += "\\n";
+        continue;
+      }
+      out += c;
+    }
+    return out + "\"";
+  }
+
+  /// The node running the job's current attempt ("" if not running).
+  std::string running_on(const std::string& id) {
+    auto owner = scalar(db.conninfo(),
+                        "SELECT lease_owner FROM job_queue WHERE job_id = $1 AND state = 'running'",
+                        {id});
+    auto a = owner.find('/');
+    auto b = owner.find('/', a + 1);
+    return a == std::string::npos || b == std::string::npos ? "" : owner.substr(a + 1, b - a - 1);
+  }
+
+  std::string completed(const std::string& id, const std::string& col) {
+    return scalar(db.conninfo(), "SELECT " + col + " FROM job_completed WHERE job_id = $1", {id});
+  }
+
+  bool await_completed(const std::string& id, std::chrono::milliseconds limit = 60s) {
+    return eventually([&] { return !completed(id, "status").empty(); }, limit);
+  }
+
+  int completions(const std::string& id) {
+    return std::stoi(
+      scalar(db.conninfo(), "SELECT count(*) FROM job_completed WHERE job_id = $1", {id}));
+  }
+};
+
+// The first attempt hangs (a worker holding it is then killed or stopped);
+// a later one finishes at once and says which attempt it was.
+const std::string first_attempt_hangs =
+  "if [ \"$MILLRACE_ATTEMPT\" = 1 ]; then sleep 60; fi; echo attempt-$MILLRACE_ATTEMPT";
+
+TEST_F(Cluster, AWrongSecretIsRefusedOnBothSides) {
+  auto srv = server();
+  auto port = std::to_string(logged_port(*srv, "cluster endpoint listening"));
+  auto bad = worker("intruder", "127.0.0.1:" + port, "not-the-secret-at-all-0123", 1, false);
+  EXPECT_EQ(bad->wait(60s), 3) << bad->err();
+  EXPECT_NE(bad->err().find("refused this worker"), std::string::npos) << bad->err();
+  EXPECT_NE(bad->err().find("wrong cluster secret"), std::string::npos) << bad->err();
+  EXPECT_TRUE(srv->wait_for_stderr("refused node 'intruder'", 10s)) << srv->err();
+  // And a worker without any secret does not start at all.
+  auto none = run_command({bin, "worker", "--server", "127.0.0.1:" + port});
+  EXPECT_EQ(none.code, 2);
+  EXPECT_NE(none.err.find("no cluster secret"), std::string::npos) << none.err;
+  srv->signal(SIGTERM);
+  EXPECT_EQ(srv->wait(60s), 0) << srv->err();
+}
+
+TEST_F(Cluster, AJobOnAKilledWorkerCompletesOnTheOtherOnce) {
+  auto srv = server();
+  auto port = std::to_string(logged_port(*srv, "cluster endpoint listening"));
+  auto wa = worker("wa", "127.0.0.1:" + port);
+  auto wb = worker("wb", "127.0.0.1:" + port);
+  auto ep = endpoint(*srv);
+  auto id = submit(ep, first_attempt_hangs);
+  std::string node;
+  ASSERT_TRUE(eventually([&] { return !(node = running_on(id)).empty(); }, 30s));
+  auto& victim = node == "wa" ? wa : wb;
+  victim->signal(SIGKILL);
+  ASSERT_TRUE(await_completed(id)) << srv->err();
+  EXPECT_EQ(completed(id, "status"), "success");
+  EXPECT_EQ(completed(id, "attempt"), "2");
+  EXPECT_NE(completed(id, "result").find("attempt-2"), std::string::npos) << completed(id, "result");
+  EXPECT_EQ(completions(id), 1);
+  EXPECT_NE(srv->err().find("node '" + node + "' left"), std::string::npos) << srv->err();
+  srv->signal(SIGTERM);
+  EXPECT_EQ(srv->wait(60s), 0) << srv->err();
+}
+
+TEST_F(Cluster, AStoppedWorkerIsLostAndItsLateAttemptIsKilledWhenItWakes) {
+  auto srv = server();
+  auto port = std::to_string(logged_port(*srv, "cluster endpoint listening"));
+  auto wa = worker("wa", "127.0.0.1:" + port);
+  auto wb = worker("wb", "127.0.0.1:" + port);
+  auto ep = endpoint(*srv);
+  auto id = submit(ep, first_attempt_hangs);
+  std::string node;
+  ASSERT_TRUE(eventually([&] { return !(node = running_on(id)).empty(); }, 30s));
+  auto& hung = node == "wa" ? wa : wb;
+  auto stopped_at = std::chrono::steady_clock::now();
+  hung->signal(SIGSTOP);
+  ASSERT_TRUE(await_completed(id)) << srv->err();
+  auto reassigned = std::chrono::steady_clock::now() - stopped_at;
+  EXPECT_EQ(completed(id, "attempt"), "2");
+  EXPECT_NE(completed(id, "result").find("attempt-2"), std::string::npos);
+  // Detected by the heartbeat timeout (1 s), not by a lease (4 s here).
+  EXPECT_LT(reassigned, 4s) << "detection and reassignment took "
+                            << std::chrono::duration_cast<std::chrono::milliseconds>(reassigned).count()
+                            << " ms";
+  hung->signal(SIGCONT);
+  // It rejoins, says it still runs attempt 1, and is told to kill it.
+  EXPECT_TRUE(hung->wait_for_stderr("aborted: the attempt no longer owns the job", 30s))
+    << hung->err();
+  EXPECT_TRUE(srv->wait_for_stderr("which is no longer current", 10s)) << srv->err();
+  EXPECT_EQ(completions(id), 1);
+  EXPECT_EQ(completed(id, "attempt"), "2");
+  srv->signal(SIGTERM);
+  EXPECT_EQ(srv->wait(60s), 0) << srv->err();
+}
+
+TEST_F(Cluster, AKilledServerComesBackAndNothingAcknowledgedIsLost) {
+  auto srv = server();
+  auto api_port = logged_port(*srv, "HTTP API listening");
+  auto port = logged_port(*srv, "cluster endpoint listening");
+  auto wa = worker("wa", "127.0.0.1:" + std::to_string(port));
+  auto ep = endpoint(*srv);
+  // One job runs on the only slot; two more wait in the queue.
+  auto running = submit(ep, "sleep 3; echo first");
+  ASSERT_TRUE(eventually([&] { return !running_on(running).empty(); }, 30s));
+  auto queued1 = submit(ep, "echo second");
+  auto queued2 = submit(ep, "echo third");
+  srv->signal(SIGKILL);
+  EXPECT_EQ(srv->wait(30s), 128 + SIGKILL);
+  EXPECT_TRUE(wa->wait_for_stderr("lost the server", 10s)) << wa->err();
+  srv = server(api_port, port);
+  EXPECT_TRUE(eventually([&] { return count_of(wa->err(), "joined the server") >= 2; }, 30s))
+    << wa->err();
+  for (auto& id : {running, queued1, queued2}) {
+    ASSERT_TRUE(await_completed(id)) << id << "\n" << srv->err() << "\n" << wa->err();
+    EXPECT_EQ(completed(id, "status"), "success") << completed(id, "result");
+    EXPECT_EQ(completions(id), 1);
+  }
+  // The attempt that ran across the restart was adopted, not run again.
+  EXPECT_EQ(completed(running, "attempt"), "1") << srv->err();
+  EXPECT_NE(completed(running, "result").find("first"), std::string::npos);
+  srv->signal(SIGTERM);
+  EXPECT_EQ(srv->wait(60s), 0) << srv->err();
+}
+
+TEST_F(Cluster, TheStandbyTakesOverWhenTheActiveServerDies) {
+  auto active = server();
+  auto active_port = logged_port(*active, "cluster endpoint listening");
+  auto standby_port = free_port();
+  auto standby = server(0, standby_port, false);
+  ASSERT_TRUE(standby->wait_for_stderr("waiting to take over", 60s)) << standby->err();
+  // The standby has not opened its endpoint; it cannot, while the lock is held.
+  EXPECT_EQ(standby->err().find("cluster endpoint listening"), std::string::npos);
+  auto wa = worker("wa", "127.0.0.1:" + std::to_string(active_port) + ",127.0.0.1:"
+                           + std::to_string(standby_port));
+  auto ep = endpoint(*active);
+  auto before = submit(ep, "sleep 2; echo before");
+  ASSERT_TRUE(eventually([&] { return !running_on(before).empty(); }, 30s));
+  active->signal(SIGKILL);
+  EXPECT_EQ(active->wait(30s), 128 + SIGKILL);
+  ASSERT_TRUE(standby->wait_for_stderr("cluster endpoint listening", 30s)) << standby->err();
+  EXPECT_NE(standby->err().find("taking over"), std::string::npos);
+  // The worker finds the standby in its list of servers.
+  EXPECT_TRUE(eventually([&] { return count_of(wa->err(), "joined the server") >= 2; }, 30s))
+    << wa->err();
+  auto after = submit(endpoint(*standby), "echo after");
+  for (auto& id : {before, after}) {
+    ASSERT_TRUE(await_completed(id)) << id << "\n" << standby->err() << "\n" << wa->err();
+    EXPECT_EQ(completed(id, "status"), "success");
+    EXPECT_EQ(completions(id), 1);
+  }
+  standby->signal(SIGTERM);
+  EXPECT_EQ(standby->wait(60s), 0) << standby->err();
+}
+
+TEST_F(Cluster, ADrainedWorkerFinishesItsJobTakesNoNewOneAndLeaves) {
+  auto srv = server();
+  auto port = std::to_string(logged_port(*srv, "cluster endpoint listening"));
+  auto wa = worker("wa", "127.0.0.1:" + port);
+  auto ep = endpoint(*srv);
+  auto id = submit(ep, "sleep 2; echo finished");
+  ASSERT_TRUE(eventually([&] { return running_on(id) == "wa"; }, 30s));
+  wa->signal(SIGTERM);
+  ASSERT_TRUE(srv->wait_for_stderr("draining 1 slots of wa/", 10s)) << srv->err();
+  auto next = submit(ep, "echo next");
+  EXPECT_EQ(wa->wait(30s), 0) << wa->err();
+  EXPECT_NE(wa->err().find("drained; stopping"), std::string::npos) << wa->err();
+  EXPECT_EQ(completed(id, "status"), "success");
+  EXPECT_EQ(completed(id, "attempt"), "1");
+  EXPECT_EQ(completed(next, "status"), "") << "the draining worker took a new job";
+  auto wb = worker("wb", "127.0.0.1:" + port);
+  ASSERT_TRUE(await_completed(next));
+  EXPECT_EQ(completed(next, "status"), "success");
+  srv->signal(SIGTERM);
+  EXPECT_EQ(srv->wait(60s), 0) << srv->err();
+}
+
+} // namespace

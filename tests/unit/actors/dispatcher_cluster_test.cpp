@@ -1,0 +1,94 @@
+// The dispatcher's side of the worker cluster, on the test coordinator: a
+// slot whose node rejoins keeps a current attempt and is told to kill a stale
+// one, completions and registrations that arrive while the queue is being
+// recovered wait for it, and a drained node's slots get no new jobs.
+
+#include <algorithm>
+
+#include "tests/unit/actors/dispatcher_fixture.hpp"
+
+using namespace std::chrono_literals;
+using namespace millrace::actors;
+using namespace millrace::test;
+
+namespace {
+
+bool has(const std::vector<std::string>& events, const std::string& e) {
+  return std::find(events.begin(), events.end(), e) != events.end();
+}
+
+} // namespace
+
+TEST_F(DispatcherTest, ARejoiningSlotKeepsItsCurrentAttempt) {
+  start(no_recovery());
+  auto first = add_slot("n1/slot-1", {"bash"});
+  auto id = submit(bash());
+  ASSERT_EQ(first->runs.size(), 1u);
+  auto a = first->runs[0];
+  // The node's connection came back: the same slot name registers from a
+  // new handle and says it still runs attempt 1.
+  auto again = add_slot(slot_info{"n1/slot-1", {"bash"}, id, a.attempt, a.lease_owner, false});
+  EXPECT_FALSE(has(again->events, "abort " + id));
+  EXPECT_TRUE(has(again->events, "claimed " + id)) << "the claim is confirmed again";
+  EXPECT_TRUE(again->runs.empty()) << "a slot holding an attempt gets no other job";
+  done(a);
+  EXPECT_EQ(stats().completed, 1u);
+  EXPECT_EQ(stats().fenced, 0u);
+}
+
+TEST_F(DispatcherTest, ARejoiningSlotWithAStaleAttemptIsToldToKillIt) {
+  start(no_recovery());
+  auto first = add_slot("n1/slot-1", {"bash"});
+  auto id = submit(bash());
+  ASSERT_EQ(first->runs.size(), 1u);
+  auto a1 = first->runs[0];
+  // The node is lost (its slot's monitor fires); the job runs again elsewhere.
+  caf::anon_send_exit(owned.back(), caf::exit_reason::remote_link_unreachable);
+  run();
+  auto other = add_slot("n2/slot-1", {"bash"});
+  ASSERT_EQ(other->runs.size(), 1u);
+  EXPECT_EQ(other->runs[0].attempt, 2);
+  // The lost node wakes up and rejoins, still running attempt 1.
+  auto back = add_slot(slot_info{"n1/slot-1", {"bash"}, id, a1.attempt, a1.lease_owner, false});
+  EXPECT_TRUE(has(back->events, "abort " + id)) << "told to kill the stale attempt";
+  // Its late completion is fenced; attempt 2's counts.
+  done(a1);
+  EXPECT_EQ(stats().completed, 0u);
+  done(other->runs[0]);
+  EXPECT_EQ(stats().completed, 1u);
+  EXPECT_GE(stats().fenced, 2u);
+}
+
+TEST_F(DispatcherTest, ADrainedNodeFinishesItsJobButGetsNoNewOne) {
+  start(one_at_a_time());
+  auto n1 = add_slot("n1/slot-1", {"bash"});
+  auto first = submit(bash());
+  ASSERT_EQ(n1->runs.size(), 1u);
+  caf::anon_send(disp, drain_atom_v, std::string{"n1/"});
+  run();
+  auto second = submit(bash());
+  done(n1->runs[0]);
+  EXPECT_EQ(n1->runs.size(), 1u) << "a draining slot gets no new job";
+  EXPECT_EQ(stats().completed, 1u);
+  auto n2 = add_slot("n2/slot-1", {"bash"});
+  ASSERT_EQ(n2->runs.size(), 1u);
+  EXPECT_EQ(n2->runs[0].job_id, second);
+  (void)first;
+}
+
+TEST_F(DispatcherTest, AFinishedAttemptReportedOnRejoinIsAcceptedIfCurrent) {
+  start(one_at_a_time());
+  auto first = add_slot("n1/slot-1", {"bash"});
+  auto id = submit(bash());
+  auto next = submit(bash());
+  ASSERT_EQ(first->runs.size(), 1u);
+  auto a = first->runs[0];
+  // The job ended while the connection was down; the slot rejoins with it
+  // finished, reports it, and asks for work.
+  auto again = add_slot(slot_info{"n1/slot-1", {"bash"}, id, a.attempt, a.lease_owner, true});
+  done(a);
+  EXPECT_EQ(stats().completed, 1u);
+  EXPECT_EQ(stats().fenced, 0u);
+  ASSERT_EQ(again->runs.size(), 1u);
+  EXPECT_EQ(again->runs[0].job_id, next);
+}
