@@ -5,7 +5,7 @@ SHELL := /bin/bash
 JOBS  ?= $(shell nproc)
 CONFIG ?= configs/millrace.conf
 
-.PHONY: all deps build build-test run test bench bench-http bench-flows clean
+.PHONY: all deps build build-test run test bench bench-http bench-flows bench-cluster clean
 
 all: build
 
@@ -39,6 +39,9 @@ bench-flows: build
 	@.ci/with-test-pg.sh build/release/bin/millrace-bench-flows
 
 # The HTTP API with wrk (jobs_u/get, run_wait_result, jobs/run/p).
+bench-cluster: build
+	@.ci/with-test-pg.sh build/release/bin/millrace-bench-cluster
+
 bench-http: build
 	@.ci/with-test-pg.sh tests/bench/http_bench.sh
 
