@@ -11,6 +11,7 @@
 #include "caf/all.hpp"
 #include "caf/io/all.hpp"
 
+#include "actors/cluster/node_config.hpp"
 #include "actors/cluster/proof.hpp"
 #include "actors/protocol/cluster_actors.hpp"
 #include "actors/protocol/errors.hpp"
@@ -139,7 +140,7 @@ caf::result<join_reply> join(gateway_ptr self, join_request& req) {
 
 void publish(gateway_ptr self) {
   auto& st = self->state;
-  auto mm = self->home_system().middleman().actor_handle();
+  auto mm = cluster_transport(self->home_system());
   uint16_t want = *st.published != 0 ? *st.published : st.cfg.port;
   if (*st.published != 0)
     self->send(mm, caf::close_atom::value, *st.published); // the old incarnation's port
@@ -171,7 +172,7 @@ gateway_actor::behavior_type gateway(gateway_ptr self, gateway_config cfg,
   init.log = logger_for(path);
   init.published = std::move(published);
   publish(self);
-  self->attach_functor([mm = self->home_system().middleman().actor_handle(),
+  self->attach_functor([mm = cluster_transport(self->home_system()),
                         published = init.published] {
     if (*published != 0)
       caf::anon_send(mm, caf::close_atom::value, *published);

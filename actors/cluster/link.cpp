@@ -10,6 +10,7 @@
 #include "caf/all.hpp"
 #include "caf/io/all.hpp"
 
+#include "actors/cluster/node_config.hpp"
 #include "actors/cluster/proof.hpp"
 #include "actors/protocol/cluster_actors.hpp"
 #include "actors/protocol/errors.hpp"
@@ -138,7 +139,7 @@ void connect(link_ptr self) {
   auto target = st.cfg.servers[st.next_server++ % st.cfg.servers.size()];
   st.server = where(target);
   auto session = ++st.session;
-  auto mm = self->home_system().middleman().actor_handle();
+  auto mm = cluster_transport(self->home_system());
   auto stale = [self, session] { return self->state.session != session; };
   self->request(mm, st.cfg.handshake_timeout, caf::connect_atom::value, target.first, target.second)
     .then(

@@ -100,8 +100,10 @@ int run(const std::vector<std::string>& args, role r) {
   int rc;
   {
     actors::millrace_config cfg{static_cast<size_t>(opts.threads)};
+    actors::cluster_tls tls{opts.tls_certificate, opts.tls_key, opts.tls_cafile};
     if (r == role::server)
-      actors::enable_cluster(cfg, opts.cluster_heartbeat, opts.cluster_timeout);
+      actors::enable_cluster(cfg, opts.cluster_heartbeat, opts.cluster_timeout,
+                             opts.cluster_tls ? &tls : nullptr);
     caf::actor_system sys{cfg};
     auto reg = std::make_shared<actors::registry>();
     auto rc_cfg = make_root_config(opts, db.conninfo, launcher, r == role::server);

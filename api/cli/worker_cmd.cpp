@@ -180,7 +180,9 @@ int cmd_worker(const std::vector<std::string>& raw) {
   int rc;
   {
     actors::millrace_config cfg{static_cast<size_t>(opts.threads)};
-    actors::enable_cluster(cfg, opts.cluster_heartbeat, opts.cluster_timeout);
+    actors::cluster_tls tls{opts.tls_certificate, opts.tls_key, opts.tls_cafile};
+    actors::enable_cluster(cfg, opts.cluster_heartbeat, opts.cluster_timeout,
+                           opts.cluster_tls ? &tls : nullptr);
     caf::actor_system sys{cfg};
     auto reg = std::make_shared<actors::registry>();
     auto wk = worker_config_of(opts, launcher);

@@ -70,6 +70,10 @@ const key_doc keys[] = {
   {"cluster.node", "", "worker: node name, unique in the cluster (empty: the host name)"},
   {"cluster.heartbeat", "250ms", "heartbeat interval between nodes"},
   {"cluster.timeout", "1s", "a node silent this long is lost (its jobs get new attempts elsewhere)"},
+  {"cluster.tls", "false", "encrypt and authenticate traffic between nodes with TLS (needs the three tls_* files)"},
+  {"cluster.tls_certificate", "", "this node's certificate (PEM)"},
+  {"cluster.tls_key", "", "this node's private key (PEM)"},
+  {"cluster.tls_cafile", "", "CA certificate(s) (PEM) that peers' certificates must be signed by"},
   {"cluster.drain_grace", "60s", "worker: on SIGTERM, how long running jobs may finish before they are handed back"},
   {"log.format", "human", "human or json (one JSON object per line)"},
   {"log.level", "info", "trace, debug, info, warn, error or off"},
@@ -351,6 +355,17 @@ options load_options(const std::vector<std::string>& args) {
     throw config_error("cluster.timeout: expected at least twice cluster.heartbeat (itself at "
                        "least 10ms), got heartbeat '" + v["cluster.heartbeat"] + "' and timeout '"
                        + v["cluster.timeout"] + "'");
+  out.cluster_tls = parse_bool("cluster.tls", v["cluster.tls"]);
+  out.tls_certificate = v["cluster.tls_certificate"];
+  out.tls_key = v["cluster.tls_key"];
+  out.tls_cafile = v["cluster.tls_cafile"];
+  if (out.cluster_tls)
+    for (auto* k : {"cluster.tls_certificate", "cluster.tls_key", "cluster.tls_cafile"}) {
+      if (v[k].empty())
+        throw config_error(std::string(k) + ": required when cluster.tls is true");
+      if (std::ifstream probe{v[k]}; !probe)
+        throw config_error(std::string(k) + ": cannot read '" + v[k] + "'");
+    }
   out.drain_grace = std::chrono::duration_cast<std::chrono::seconds>(
     parse_duration("cluster.drain_grace", v["cluster.drain_grace"]));
   out.log_format = parse_choice("log.format", v["log.format"], {"human", "json"});

@@ -88,6 +88,10 @@ struct options {
   std::chrono::milliseconds cluster_heartbeat{250};
   std::chrono::milliseconds cluster_timeout{1000};
   std::chrono::seconds drain_grace{60};
+  bool cluster_tls = false;
+  std::string tls_certificate;
+  std::string tls_key;
+  std::string tls_cafile;
 
   // [log]
   std::string log_format = "human";  // human | json

@@ -94,14 +94,15 @@ protected:
 
   /// Starts a server; ports 0 pick free ones (read back from its log).
   std::unique_ptr<child_process> server(uint16_t api_port = 0, uint16_t cluster_port = 0,
-                                        bool wait_active = true) {
-    auto p = std::make_unique<child_process>(
-      std::vector<std::string>{bin, "server", "--database.url=" + db.conninfo(),
-                               "--api.port=" + std::to_string(api_port),
-                               "--cluster.listen=127.0.0.1:" + std::to_string(cluster_port),
-                               "--worker.slots=0", "--flows.slots=0", "--dispatcher.lease=4s",
-                               "--api.admin_token_file=" + dir + "/token"},
-      env());
+                                        bool wait_active = true,
+                                        const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv{bin, "server", "--database.url=" + db.conninfo(),
+                                  "--api.port=" + std::to_string(api_port),
+                                  "--cluster.listen=127.0.0.1:" + std::to_string(cluster_port),
+                                  "--worker.slots=0", "--flows.slots=0", "--dispatcher.lease=4s",
+                                  "--api.admin_token_file=" + dir + "/token"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto p = std::make_unique<child_process>(argv, env());
     if (wait_active) {
       EXPECT_TRUE(p->wait_for_stderr("cluster endpoint listening", 60s)) << p->err();
     }
@@ -110,12 +111,13 @@ protected:
 
   std::unique_ptr<child_process> worker(const std::string& node, const std::string& servers,
                                         const std::string& s = secret, int slots = 1,
-                                        bool wait_joined = true) {
-    auto p = std::make_unique<child_process>(
-      std::vector<std::string>{bin, "worker", "--server", servers, "--tags", "bash", "--slots",
-                               std::to_string(slots), "--node", node,
-                               "--dispatcher.lease=4s", "--cluster.drain_grace=20s"},
-      env(s));
+                                        bool wait_joined = true,
+                                        const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv{bin, "worker", "--server", servers, "--tags", "bash", "--slots",
+                                  std::to_string(slots), "--node", node,
+                                  "--dispatcher.lease=4s", "--cluster.drain_grace=20s"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto p = std::make_unique<child_process>(argv, env(s));
     if (wait_joined) {
       EXPECT_TRUE(p->wait_for_stderr("joined the server", 60s)) << p->err();
     }
@@ -326,6 +328,44 @@ TEST_F(Cluster, ADrainedWorkerFinishesItsJobTakesNoNewOneAndLeaves) {
   auto wb = worker("wb", "127.0.0.1:" + port);
   ASSERT_TRUE(await_completed(next));
   EXPECT_EQ(completed(next, "status"), "success");
+  srv->signal(SIGTERM);
+  EXPECT_EQ(srv->wait(60s), 0) << srv->err();
+}
+
+TEST_F(Cluster, TrafficCanBeTlsAndAPlainWorkerCannotJoinATlsServer) {
+  // A throwaway CA and one certificate it signed (every node may have its
+  // own; one is enough here).
+  auto sh = [&](const std::string& cmd) {
+    auto r = run_command({"/bin/sh", "-c", "cd " + dir + " && " + cmd});
+    EXPECT_EQ(r.code, 0) << cmd << "\n" << r.err;
+  };
+  sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+     "-subj /CN=millrace-test-ca -keyout ca.key -out ca.pem");
+  sh("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=node "
+     "-keyout node.key -out node.csr");
+  sh("openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+     "-out node.pem");
+  std::vector<std::string> tls = {"--cluster.tls=true", "--cluster.tls_certificate=" + dir + "/node.pem",
+                                  "--cluster.tls_key=" + dir + "/node.key",
+                                  "--cluster.tls_cafile=" + dir + "/ca.pem"};
+  auto srv = server(0, 0, true, tls);
+  auto port = std::to_string(logged_port(*srv, "cluster endpoint listening"));
+  auto wa = worker("wa", "127.0.0.1:" + port, secret, 1, true, tls);
+  auto id = submit(endpoint(*srv), "echo over-tls");
+  ASSERT_TRUE(await_completed(id)) << srv->err() << wa->err();
+  EXPECT_EQ(completed(id, "status"), "success");
+  EXPECT_NE(completed(id, "result").find("over-tls"), std::string::npos);
+  // Without TLS a worker cannot even get to the handshake.
+  auto plain = worker("plain", "127.0.0.1:" + port, secret, 1, false);
+  EXPECT_TRUE(plain->wait_for_stderr("cannot join", 30s)) << plain->err();
+  EXPECT_EQ(srv->err().find("node 'plain' joined"), std::string::npos) << srv->err();
+  // A TLS setting that names no file is a config error, naming the key.
+  auto bad = run_command({bin, "worker", "--server", "127.0.0.1:" + port, "--cluster.tls=true"},
+                         env());
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("cluster.tls_certificate: required when cluster.tls is true"),
+            std::string::npos)
+    << bad.err;
   srv->signal(SIGTERM);
   EXPECT_EQ(srv->wait(60s), 0) << srv->err();
 }

@@ -97,6 +97,8 @@ TEST(Options, TheShippedFileListsEveryKeyWithItsDefault) {
   EXPECT_EQ(shipped.cluster_heartbeat, defaults.cluster_heartbeat);
   EXPECT_EQ(shipped.cluster_timeout, defaults.cluster_timeout);
   EXPECT_EQ(shipped.drain_grace, defaults.drain_grace);
+  EXPECT_EQ(shipped.cluster_tls, defaults.cluster_tls);
+  EXPECT_EQ(shipped.tls_certificate, defaults.tls_certificate);
   // Every key must appear in the shipped file: a file that sets only some keys
   // would still compare equal above, so count the assignments too.
   std::ifstream in{source_dir() + "/configs/millrace.conf"};
@@ -105,7 +107,7 @@ TEST(Options, TheShippedFileListsEveryKeyWithItsDefault) {
   while (std::getline(in, line))
     if (!line.empty() && line[0] != '#' && line[0] != '[' && line.find('=') != std::string::npos)
       ++assignments;
-  EXPECT_EQ(assignments, 53);
+  EXPECT_EQ(assignments, 57);
 }
 
 TEST(Options, FlagsOverrideTheFileAndTheEnvironmentOverridesTheFile) {
