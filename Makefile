@@ -38,10 +38,11 @@ bench: build
 bench-flows: build
 	@.ci/with-test-pg.sh build/release/bin/millrace-bench-flows
 
-# The HTTP API with wrk (jobs_u/get, run_wait_result, jobs/run/p).
+# Remote worker processes (1 to 16, up to 600 slots) and failure detection.
 bench-cluster: build
 	@.ci/with-test-pg.sh build/release/bin/millrace-bench-cluster
 
+# The HTTP API with wrk (jobs_u/get, run_wait_result, jobs/run/p).
 bench-http: build
 	@.ci/with-test-pg.sh tests/bench/http_bench.sh
 

@@ -15,8 +15,8 @@ packages=(
   postgresql-15 postgresql-client-15
   # sandbox and runtimes
   bubblewrap util-linux python3 procps nodejs
-  # TLS certificates for the cluster's TLS test
-  openssl
+  # the cluster's system tests: TLS certificates, a partition (netns, nft)
+  openssl iproute2 nftables
   # the HTTP benchmark (tests/bench/http_bench.sh): load generator, client
   wrk curl
 )

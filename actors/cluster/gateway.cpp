@@ -108,14 +108,17 @@ caf::result<join_reply> join(gateway_ptr self, join_request& req) {
                   "wrong cluster secret: the join proof does not match this server's secret "
                   "(check cluster.secret_file or MILLRACE_CLUSTER_SECRET on both nodes)");
   if (!valid_node_name(n.name))
-    return refuse(cluster_errc::incompatible_version,
+    return refuse(cluster_errc::invalid_node,
                   "invalid node name '" + n.name
                     + "': use 1 to 64 letters, digits, '.', '-' or '_' (cluster.node)");
+  if (n.name == "local")
+    return refuse(cluster_errc::invalid_node,
+                  "the node name 'local' is the server's own slots'; choose another (cluster.node)");
   if (n.slots <= 0 || n.tags.empty())
-    return refuse(cluster_errc::incompatible_version,
+    return refuse(cluster_errc::invalid_node,
                   "node '" + n.name + "' offers no slots or no tags (worker.slots, worker.tags)");
   if (!req.link)
-    return refuse(cluster_errc::incompatible_version, "the join names no link actor");
+    return refuse(cluster_errc::invalid_node, "the join names no link actor");
   if (auto old = st.nodes.find(n.name); old != st.nodes.end()) {
     if (old->second.link != req.link)
       return refuse(cluster_errc::name_taken,
@@ -207,6 +210,12 @@ gateway_actor::behavior_type gateway(gateway_ptr self, gateway_config cfg,
       auto rec = st.nodes.find(name);
       if (rec == st.nodes.end())
         return;
+      // Only the node itself drains itself.
+      auto& src = self->current_sender();
+      if (!src || src->address() != rec->second.link.address()) {
+        st.log->warn("ignored a drain of node '{}' that did not come from its link", name);
+        return;
+      }
       rec->second.entry.draining = true;
       st.log->info("node '{}' is draining: no new jobs for it", name);
       if (auto d = st.reg->resolve_as<dispatcher_actor>(paths::dispatcher))

@@ -20,6 +20,9 @@ enum class cluster_errc : uint8_t {
   /// Indicates a join that cannot be served now (the server is stopping, or
   /// its dispatcher or storage is not running); retry later.
   unavailable = 4,
+  /// Indicates a node that describes itself wrongly: a bad or reserved
+  /// name, no slots, no tags.
+  invalid_node = 5,
 };
 
 /// @relates cluster_errc
@@ -27,7 +30,8 @@ std::string to_string(cluster_errc x);
 
 /// Whether a worker should give up (true) or retry (false) after `x`.
 inline bool is_fatal(cluster_errc x) {
-  return x == cluster_errc::wrong_secret || x == cluster_errc::incompatible_version;
+  return x == cluster_errc::wrong_secret || x == cluster_errc::incompatible_version
+         || x == cluster_errc::invalid_node;
 }
 
 } // namespace millrace::actors

@@ -36,6 +36,7 @@ std::string to_string(cluster_errc x) {
     case cluster_errc::incompatible_version: return "incompatible_version";
     case cluster_errc::name_taken: return "name_taken";
     case cluster_errc::unavailable: return "unavailable";
+    case cluster_errc::invalid_node: return "invalid_node";
   }
   return "cluster_errc(" + std::to_string(static_cast<int>(x)) + ")";
 }

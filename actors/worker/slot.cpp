@@ -52,6 +52,9 @@ struct slot_state {
   /// may have been lost with the connection; the dispatcher fences a
   /// duplicate).
   std::optional<job_outcome> last;
+  /// The end of that attempt's log, when no storage writer was reachable as
+  /// it ended: written when the node rejoins, before `last` is reported.
+  std::optional<storage::write_request> last_log;
   uint64_t next_token = 1;
   uint64_t jobs_run = 0;
   uint64_t log_writes_fenced = 0;
@@ -105,23 +108,18 @@ size_t utf8_safe_prefix(const std::string& s) {
   return n;
 }
 
-void flush_logs(slot_ptr self, bool final) {
-  auto& j = *self->state.job;
-  if (!j.claimed || j.log_buf.empty())
-    return;
-  size_t take = final ? j.log_buf.size() : utf8_safe_prefix(j.log_buf);
-  if (take == 0)
-    return;
-  auto writer = self->state.reg->resolve_as<storage_writer_actor>(paths::storage_writer);
-  if (!writer)
-    return; // kept (bounded by the tap) until the storage writer is back
+// The write of the next `take` bytes of the attempt's log.
+storage::write_request log_write(current_job& j, size_t take) {
   auto chunk = sanitize_log_text(std::string_view{j.log_buf}.substr(0, take));
   j.log_buf.erase(0, take);
-  storage::write_request req{"append_log",
-                             {j.a.job_id, std::to_string(j.a.attempt), j.a.lease_owner,
-                              std::to_string(j.seq++), std::move(chunk), j.a.job_created_at},
-                             j.a.job_id};
-  auto id = j.a.job_id;
+  return storage::write_request{"append_log",
+                                {j.a.job_id, std::to_string(j.a.attempt), j.a.lease_owner,
+                                 std::to_string(j.seq++), std::move(chunk), j.a.job_created_at},
+                                j.a.job_id};
+}
+
+void send_log(slot_ptr self, storage_writer_actor writer, storage::write_request req) {
+  auto id = req.key;
   self->request(writer, std::chrono::minutes{2}, write_atom_v, std::move(req))
     .then(
       [self, id](storage::result_set& rs) {
@@ -137,6 +135,19 @@ void flush_logs(slot_ptr self, bool final) {
       });
 }
 
+void flush_logs(slot_ptr self, bool final) {
+  auto& j = *self->state.job;
+  if (!j.claimed || j.log_buf.empty())
+    return;
+  size_t take = final ? j.log_buf.size() : utf8_safe_prefix(j.log_buf);
+  if (take == 0)
+    return;
+  auto writer = self->state.reg->resolve_as<storage_writer_actor>(paths::storage_writer);
+  if (!writer)
+    return; // kept (bounded by the tap) until the storage writer is back
+  send_log(self, writer, log_write(j, take));
+}
+
 void report(slot_ptr self, const std::string& status, std::string result) {
   auto& j = *self->state.job;
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(self->clock().now() - j.started)
@@ -144,6 +155,8 @@ void report(slot_ptr self, const std::string& status, std::string result) {
   if (self->state.cfg.probe)
     self->state.cfg.probe(self->state.cfg.name, j.a.job_id, j.a.args, false);
   job_outcome out{j.a.job_id, j.a.attempt, j.a.lease_owner, status, std::move(result), ms, {}};
+  if (j.claimed && !j.log_buf.empty())
+    self->state.last_log = log_write(j, j.log_buf.size()); // no writer now: on rejoin
   ++self->state.jobs_run;
   self->state.job.reset();
   self->state.last = out;
@@ -187,6 +200,7 @@ void run(slot_ptr self, job_assignment a, std::vector<job_watcher_actor> watcher
   }
   st.job.emplace();
   st.last.reset();
+  st.last_log.reset();
   auto& j = *st.job;
   j.a = std::move(a);
   j.token = st.next_token++;
@@ -289,6 +303,13 @@ void register_with_dispatcher(slot_ptr self) {
       flush_logs(self, false);
     return;
   }
+  if (st.last_log)
+    if (auto writer = st.reg->resolve_as<storage_writer_actor>(paths::storage_writer)) {
+      // Sent before `done` on the same connection, so it reaches the writer
+      // before the completion the dispatcher writes (same key: in order).
+      send_log(self, writer, std::move(*st.last_log));
+      st.last_log.reset();
+    }
   if (st.last)
     self->send(d, done_atom_v, *st.last);
   self->send(d, ready_atom_v, st.cfg.name);

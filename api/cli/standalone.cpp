@@ -73,8 +73,9 @@ int run(const std::vector<std::string>& args, role r) {
     if (opts.worker_slots > 0) {
       launcher = make_launcher(opts);
       log->info("sandbox: {}", launcher->describe());
-      runtime::install_support_files();
     }
+    // Also without local slots: the API infers script schemas with them.
+    runtime::install_support_files();
     db = open_database(opts);
     if (r == role::server && !lock.acquire(db.conninfo, opts.connect_timeout)) {
       if (db.embedded)

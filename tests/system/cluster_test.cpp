@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -98,9 +99,11 @@ protected:
                                         const std::vector<std::string>& extra = {}) {
     std::vector<std::string> argv{bin, "server", "--database.url=" + db.conninfo(),
                                   "--api.port=" + std::to_string(api_port),
-                                  "--cluster.listen=127.0.0.1:" + std::to_string(cluster_port),
                                   "--worker.slots=0", "--flows.slots=0", "--dispatcher.lease=4s",
                                   "--api.admin_token_file=" + dir + "/token"};
+    if (std::none_of(extra.begin(), extra.end(),
+                     [](const std::string& a) { return a.rfind("--cluster.listen=", 0) == 0; }))
+      argv.push_back("--cluster.listen=127.0.0.1:" + std::to_string(cluster_port));
     argv.insert(argv.end(), extra.begin(), extra.end());
     auto p = std::make_unique<child_process>(argv, env());
     if (wait_active) {
@@ -366,6 +369,85 @@ TEST_F(Cluster, TrafficCanBeTlsAndAPlainWorkerCannotJoinATlsServer) {
   EXPECT_NE(bad.err.find("cluster.tls_certificate: required when cluster.tls is true"),
             std::string::npos)
     << bad.err;
+  srv->signal(SIGTERM);
+  EXPECT_EQ(srv->wait(60s), 0) << srv->err();
+}
+
+/// A network namespace joined to ours by a veth pair: 10.213.N.1 here,
+/// 10.213.N.2 there. partition() drops everything between them (nftables);
+/// heal() lets it through again.
+class netns_link {
+public:
+  netns_link() {
+    auto n = std::to_string(::getpid() % 250);
+    ns_ = "mrtest" + n;
+    here_ = "mrva" + n;
+    there_ = "mrvb" + n;
+    local_ip_ = "10.213." + n + ".1";
+    remote_ip_ = "10.213." + n + ".2";
+    table_ = "mrtest" + n;
+    ok_ = sh("ip netns add " + ns_) && sh("ip link add " + here_ + " type veth peer name " + there_)
+          && sh("ip link set " + there_ + " netns " + ns_)
+          && sh("ip addr add " + local_ip_ + "/30 dev " + here_) && sh("ip link set " + here_ + " up")
+          && sh("ip netns exec " + ns_ + " ip addr add " + remote_ip_ + "/30 dev " + there_)
+          && sh("ip netns exec " + ns_ + " ip link set " + there_ + " up")
+          && sh("ip netns exec " + ns_ + " ip link set lo up");
+  }
+  ~netns_link() {
+    heal();
+    sh("ip link del " + here_);
+    sh("ip netns del " + ns_);
+  }
+  bool ok() const { return ok_; }
+  const std::string& local_ip() const { return local_ip_; }
+  const std::string& ns() const { return ns_; }
+  bool partition() {
+    return sh("nft add table inet " + table_) &&
+           sh("nft 'add chain inet " + table_ + " in { type filter hook input priority -10; }'") &&
+           sh("nft 'add chain inet " + table_ + " out { type filter hook output priority -10; }'") &&
+           sh("nft add rule inet " + table_ + " in iifname " + here_ + " drop") &&
+           sh("nft add rule inet " + table_ + " out oifname " + here_ + " drop");
+  }
+  void heal() { sh("nft delete table inet " + table_ + " 2>/dev/null"); }
+
+private:
+  static bool sh(const std::string& cmd) { return run_command({"/bin/sh", "-c", cmd}).code == 0; }
+  std::string ns_, here_, there_, local_ip_, remote_ip_, table_;
+  bool ok_ = false;
+};
+
+TEST_F(Cluster, APartitionedWorkerIsLostItsJobRunsElsewhereAndItRejoinsAfterHealing) {
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "network namespaces need root";
+  netns_link net;
+  if (!net.ok())
+    GTEST_SKIP() << "cannot create a network namespace with a veth pair here";
+  auto srv = server(0, 0, true, {"--cluster.listen=" + net.local_ip() + ":0"});
+  std::smatch m;
+  auto err = srv->err();
+  ASSERT_TRUE(std::regex_search(err, m, std::regex{"cluster endpoint listening on [0-9.]+:([0-9]+)"}));
+  auto addr = net.local_ip() + ":" + m[1].str();
+  // wa lives across the veth, in the namespace; it gets the job first.
+  auto wa = std::make_unique<child_process>(
+    std::vector<std::string>{"/bin/ip", "netns", "exec", net.ns(), bin, "worker", "--server", addr,
+                             "--tags", "bash", "--slots", "1", "--node", "wa",
+                             "--dispatcher.lease=4s"},
+    env());
+  ASSERT_TRUE(wa->wait_for_stderr("joined the server", 60s)) << wa->err();
+  auto id = submit(endpoint(*srv), first_attempt_hangs);
+  ASSERT_TRUE(eventually([&] { return running_on(id) == "wa"; }, 30s));
+  auto wb = worker("wb", addr);
+  ASSERT_TRUE(net.partition());
+  ASSERT_TRUE(await_completed(id, 30s)) << srv->err();
+  EXPECT_EQ(completed(id, "attempt"), "2");
+  EXPECT_NE(completed(id, "result").find("attempt-2"), std::string::npos);
+  EXPECT_TRUE(srv->wait_for_stderr("node 'wa' left", 10s)) << srv->err();
+  net.heal();
+  // wa comes back, still running attempt 1, and is told to kill it.
+  EXPECT_TRUE(eventually([&] { return count_of(wa->err(), "joined the server") >= 2; }, 30s))
+    << wa->err();
+  EXPECT_TRUE(wa->wait_for_stderr("aborted: the attempt no longer owns the job", 30s)) << wa->err();
+  EXPECT_EQ(completions(id), 1);
   srv->signal(SIGTERM);
   EXPECT_EQ(srv->wait(60s), 0) << srv->err();
 }
