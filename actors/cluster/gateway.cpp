@@ -102,8 +102,12 @@ caf::result<join_reply> join(gateway_ptr self, join_request& req) {
   bool fresh = c != st.challenges.end() && c->second > std::chrono::steady_clock::now();
   if (c != st.challenges.end())
     st.challenges.erase(c); // single use
-  if (!fresh || !cluster::same_proof(req.proof, cluster::join_proof(st.cfg.secret, req.challenge,
-                                                                    n.name, n.protocol)))
+  if (!fresh)
+    return refuse(cluster_errc::unavailable,
+                  "the join challenge expired or is unknown (a slow handshake, or a flood of "
+                  "hellos); retry");
+  if (!cluster::same_proof(req.proof,
+                           cluster::join_proof(st.cfg.secret, req.challenge, n.name, n.protocol)))
     return refuse(cluster_errc::wrong_secret,
                   "wrong cluster secret: the join proof does not match this server's secret "
                   "(check cluster.secret_file or MILLRACE_CLUSTER_SECRET on both nodes)");
@@ -113,7 +117,8 @@ caf::result<join_reply> join(gateway_ptr self, join_request& req) {
                     + "': use 1 to 64 letters, digits, '.', '-' or '_' (cluster.node)");
   if (n.name == "local")
     return refuse(cluster_errc::invalid_node,
-                  "the node name 'local' is the server's own slots'; choose another (cluster.node)");
+                  "the node name 'local' names the server's own slots; choose another "
+                  "(cluster.node)");
   if (n.slots <= 0 || n.tags.empty())
     return refuse(cluster_errc::invalid_node,
                   "node '" + n.name + "' offers no slots or no tags (worker.slots, worker.tags)");
@@ -130,10 +135,13 @@ caf::result<join_reply> join(gateway_ptr self, join_request& req) {
   auto w = st.reg->resolve(paths::storage_writer);
   if (!d || !w)
     return refuse(cluster_errc::unavailable, "the dispatcher or storage is not running; retry");
+  // Whether its slots take jobs, said before the reply: the slots register
+  // only after it, so the dispatcher knows before they do.
+  caf::anon_send(caf::actor_cast<dispatcher_actor>(d), drain_atom_v, n.name + "/", req.draining);
   self->monitor(req.link);
   st.node_by_link[req.link.address()] = n.name;
   auto& rec = st.nodes[n.name];
-  rec.entry = node_entry{n, now_ms(), false};
+  rec.entry = node_entry{n, now_ms(), req.draining};
   rec.link = req.link;
   st.log->info("node '{}' joined from {}: {} slots, tags {}, {} cpus, {} MiB, millrace {}", n.name,
                peer_of(self), n.slots, join_list(n.tags), n.cpus, n.memory_bytes >> 20,
@@ -159,9 +167,10 @@ void publish(gateway_ptr self) {
         s.log->info("cluster endpoint listening on {}:{}", s.cfg.bind, port);
       },
       [self](caf::error& err) {
-        self->state.log->error("cannot publish the cluster endpoint on {}:{}: {}",
-                               self->state.cfg.bind, self->state.cfg.port,
-                               self->home_system().render(err));
+        auto& s = self->state;
+        s.log->error("cannot publish the cluster endpoint on {}:{}: {}", s.cfg.bind,
+                     *s.published != 0 ? *s.published : s.cfg.port,
+                     self->home_system().render(err));
         self->quit(err);
       });
 }
@@ -205,21 +214,24 @@ gateway_actor::behavior_type gateway(gateway_ptr self, gateway_config cfg,
       return c;
     },
     [self](join_atom, join_request& req) { return join(self, req); },
-    [self](drain_atom, std::string& name) {
+    [self](drain_atom, std::string& name) -> caf::result<int32_t> {
       auto& st = self->state;
       auto rec = st.nodes.find(name);
       if (rec == st.nodes.end())
-        return;
+        return caf::make_error(cluster_errc::unavailable, "node '" + name + "' is not joined");
       // Only the node itself drains itself.
       auto& src = self->current_sender();
       if (!src || src->address() != rec->second.link.address()) {
         st.log->warn("ignored a drain of node '{}' that did not come from its link", name);
-        return;
+        return caf::make_error(cluster_errc::invalid_node,
+                               "only node '" + name + "' itself can drain it");
       }
+      auto d = st.reg->resolve_as<dispatcher_actor>(paths::dispatcher);
+      if (!d)
+        return caf::make_error(cluster_errc::unavailable, "the dispatcher is not running");
       rec->second.entry.draining = true;
       st.log->info("node '{}' is draining: no new jobs for it", name);
-      if (auto d = st.reg->resolve_as<dispatcher_actor>(paths::dispatcher))
-        self->send(d, drain_atom_v, name + "/");
+      return self->delegate(d, drain_atom_v, name + "/", true);
     },
     [self](nodes_atom) {
       std::vector<node_entry> out;

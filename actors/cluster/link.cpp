@@ -46,6 +46,8 @@ struct link_state {
   caf::actor dispatcher;
   caf::actor writer;
   bool draining = false;
+  /// The server confirmed the drain (in this session or a join after it).
+  bool drain_acked = false;
   uint64_t joins = 0;
 };
 
@@ -103,6 +105,7 @@ void lose(link_ptr self, const std::string& why) {
   st.dispatcher = nullptr;
   st.writer = nullptr;
   st.gw = nullptr;
+  st.drain_acked = false;
   st.backoff = 0ms;
   st.log->warn("lost the server at {}: {}; reconnecting", st.server, why);
   ++st.session;
@@ -115,6 +118,7 @@ void joined(link_ptr self, join_reply& r) {
   st.joined = true;
   st.backoff = 0ms;
   ++st.joins;
+  st.drain_acked = st.draining; // said in the join, taken before the reply
   st.dispatcher = r.dispatcher;
   st.writer = r.storage_writer;
   self->monitor(st.gw);
@@ -126,9 +130,8 @@ void joined(link_ptr self, join_reply& r) {
                           now, 0});
   st.log->info("joined the server '{}' at {} (millrace {}) as node '{}' with {} slots",
                r.server_name, st.server, r.server_version, st.cfg.node.name, st.cfg.node.slots);
+  // A draining node said so in its join: its slots get no jobs.
   tell_slots_to_register(self);
-  if (st.draining)
-    self->send(st.gw, drain_atom_v, st.cfg.node.name);
 }
 
 void connect(link_ptr self) {
@@ -167,7 +170,7 @@ void connect(link_ptr self) {
               join_request req{ls.cfg.node, challenge,
                                cluster::join_proof(ls.cfg.secret, challenge, ls.cfg.node.name,
                                                    ls.cfg.node.protocol),
-                               caf::actor_cast<caf::actor>(self)};
+                               caf::actor_cast<caf::actor>(self), ls.draining};
               self->request(ls.gw, ls.cfg.handshake_timeout, join_atom_v, std::move(req))
                 .then(
                   [self, stale](join_reply& r) {
@@ -195,8 +198,15 @@ void connect(link_ptr self) {
       });
 }
 
+// Drained: the server took the drain (drain_acked), this node is joined (so
+// every completion it held was reported again when it rejoined), and no slot
+// runs a job. Checked every 200 ms until then.
 void check_drained(link_ptr self) {
   auto& st = self->state;
+  if (!st.joined || !st.drain_acked) {
+    self->delayed_send(self, 200ms, drain_atom_v, true);
+    return;
+  }
   auto slots = st.reg->list(std::string(paths::worker) + "/");
   auto pending = std::make_shared<size_t>(0);
   auto busy = std::make_shared<bool>(false);
@@ -259,8 +269,19 @@ caf::behavior link_actor(link_ptr self, link_config cfg, std::shared_ptr<registr
         return;
       st.draining = true;
       st.log->info("draining: this node takes no new jobs");
-      if (st.joined)
-        self->send(st.gw, drain_atom_v, st.cfg.node.name);
+      if (st.joined) {
+        auto session = st.session;
+        self->request(st.gw, st.cfg.handshake_timeout, drain_atom_v, st.cfg.node.name)
+          .then(
+            [self, session](int32_t) {
+              if (self->state.session == session)
+                self->state.drain_acked = true;
+            },
+            [self](caf::error& err) {
+              // Lost with the connection: the next join says it drains.
+              self->state.log->warn("the server did not confirm the drain: {}", describe(err));
+            });
+      }
       check_drained(self);
     },
     [self](drain_atom, bool) { check_drained(self); },

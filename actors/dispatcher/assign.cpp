@@ -88,6 +88,7 @@ void start_on(dispatcher_ptr self, slot_entry& slot, job_entry& e, bool ahead = 
   else
     slot.job = e.spec.id;
   ++st.stats.started;
+  count_running(self, e);
   record_dispatch(st.stats, self->clock().now() - e.runnable_at);
   e.started_ms = wall_ms(self);
   e.unclaimed_run = runs_without_process(e.spec);
@@ -142,7 +143,7 @@ void top_up(dispatcher_ptr self, slot_entry& slot) {
   if (st.recovering || cur == st.jobs.end() || !cur->second.unclaimed_run)
     return;
   while (slot.ahead.size() < st.cfg.prefetch) {
-    auto pick = st.ready.pop_for(slot.info.tags);
+    auto pick = st.ready.pop_for(tags_with_room(self, slot.info.tags));
     if (!pick)
       return;
     auto j = st.jobs.find(pick->key.job_id);
@@ -165,7 +166,8 @@ void feed(dispatcher_ptr self, slot_entry& slot) {
     return;
   }
   if (!st.recovering) {
-    while (auto pick = st.ready.pop_for(slot.info.tags)) {
+    auto tags = tags_with_room(self, slot.info.tags);
+    while (auto pick = st.ready.pop_for(tags)) {
       auto j = st.jobs.find(pick->key.job_id);
       if (j == st.jobs.end() || j->second.st != job_entry::state::queued)
         continue; // stale entry (canceled meanwhile)
@@ -186,6 +188,7 @@ void feed(dispatcher_ptr self, slot_entry& slot) {
 
 void make_runnable(dispatcher_ptr self, job_entry& e) {
   auto& st = self->state;
+  uncount_running(self, e);
   if (e.scheduled_ms > wall_ms(self)) {
     e.st = job_entry::state::delayed;
     st.delayed.emplace(e.scheduled_ms, e.spec.id);
@@ -208,7 +211,7 @@ void dispatch(dispatcher_ptr self) {
     progress = false;
     std::vector<std::string> tags;
     for (auto& [tag, names] : st.idle_by_tag)
-      if (!names.empty() && st.ready.has(tag))
+      if (!names.empty() && st.ready.has(tag) && tag_has_room(self, tag))
         tags.push_back(tag);
     for (auto& tag : tags) {
       auto& names = st.idle_by_tag[tag];
@@ -230,11 +233,21 @@ void dispatch(dispatcher_ptr self) {
 void register_slot(dispatcher_ptr self, worker_slot_actor h, slot_info info) {
   auto& st = self->state;
   auto name = info.name;
+  slot_entry kept;
+  bool same = false;
   if (auto old = st.slots.find(name); old != st.slots.end()) {
-    st.log->warn("slot {} registered again; the previous registration is replaced", name);
-    st.slot_by_addr.erase(old->second.handle.address());
+    same = old->second.handle.address() == h.address();
+    if (same) {
+      // The same slot again (its node's link rejoined over a connection
+      // that stayed up): what we sent it is still on its way or running.
+      kept = std::move(old->second);
+    } else {
+      st.log->warn("slot {} registered again; the previous registration is replaced", name);
+      st.slot_by_addr.erase(old->second.handle.address());
+    }
   }
-  self->monitor(h);
+  if (!same)
+    self->monitor(h);
   st.slot_by_addr[h.address()] = name;
   auto held = std::move(info.job_id);
   auto attempt = info.attempt;
@@ -243,9 +256,16 @@ void register_slot(dispatcher_ptr self, worker_slot_actor h, slot_info info) {
   info.job_id.clear();
   info.lease_owner.clear();
   auto& slot = st.slots[name];
-  slot = slot_entry{h, std::move(info), false, {}, {}, false};
-  ++st.stats.slots;
-  if (held.empty() || finished)
+  slot = slot_entry{h, std::move(info), false, {}, {}, draining_prefix(self, name)};
+  if (same) {
+    slot.idle = kept.idle;
+    slot.job = std::move(kept.job);
+    slot.ahead = std::move(kept.ahead);
+    slot.draining = slot.draining || kept.draining;
+  } else {
+    ++st.stats.slots;
+  }
+  if (held.empty() || finished || (same && slot.job == held))
     return; // a finished attempt's `done` follows; job_done judges it
   if (st.recovering) {
     // The queue is not in memory yet: judged when recovery is done.
@@ -267,14 +287,17 @@ void judge_held(dispatcher_ptr self, const std::string& name, const std::string&
   bool current = j != st.jobs.end() && j->second.st == job_entry::state::running
                  && j->second.attempt == attempt && j->second.owner == owner;
   if (current) {
-    // The node rejoined (this server restarted, or the connection came
-    // back) and the attempt is still the job's: the slot carries on.
+    // The node rejoined this server after it restarted (recovery kept the
+    // attempt for it), or the slot registered again over a connection that
+    // stayed up, and the attempt is still the job's: the slot carries on.
+    // (A node whose connection dropped lost its attempts at once.)
     auto& e = j->second;
     if (!e.slot.empty() && e.slot != name)
       if (auto other = st.slots.find(e.slot); other != st.slots.end() && other->second.job == held)
         other->second.job.clear();
     e.slot = name;
     e.renewed = self->clock().now();
+    count_running(self, e);
     slot.job = held;
     if (e.claimed)
       self->send(slot.handle, claimed_atom_v, held, attempt); // it may have missed it
@@ -292,9 +315,28 @@ void judge_held(dispatcher_ptr self, const std::string& name, const std::string&
   slot_ready(self, name);
 }
 
-void drain_slots(dispatcher_ptr self, const std::string& prefix) {
+bool draining_prefix(dispatcher_ptr self, const std::string& name) {
+  for (auto& p : self->state.draining)
+    if (name.compare(0, p.size(), p) == 0)
+      return true;
+  return false;
+}
+
+int32_t drain_slots(dispatcher_ptr self, const std::string& prefix, bool on) {
   auto& st = self->state;
-  size_t n = 0;
+  if (!on) {
+    // The node joined afresh (a new process): its slots take jobs again.
+    st.draining.erase(prefix);
+    for (auto& [name, slot] : st.slots)
+      if (name.compare(0, prefix.size(), prefix) == 0 && slot.draining) {
+        slot.draining = false;
+        if (slot.job.empty())
+          slot_ready(self, name);
+      }
+    return 0;
+  }
+  st.draining.insert(prefix);
+  int32_t n = 0;
   for (auto& [name, slot] : st.slots)
     if (name.compare(0, prefix.size(), prefix) == 0 && !slot.draining) {
       slot.draining = true;
@@ -302,6 +344,7 @@ void drain_slots(dispatcher_ptr self, const std::string& prefix) {
       ++n;
     }
   st.log->info("draining {} slots of {}", n, prefix);
+  return n;
 }
 
 void slot_ready(dispatcher_ptr self, const std::string& name) {
@@ -393,6 +436,7 @@ void lose_attempt(dispatcher_ptr self, job_entry& e, const std::string& reason, 
                              : complete_write(e, job_status::failure, result);
     release_slot(self, e);
     e.st = job_entry::state::settling;
+    uncount_running(self, e);
     write(self, std::move(w), [self, id, attempt, result](storage::op_result& r) {
       auto& s = self->state;
       if (!r.ok() || r.rows.empty()) {
@@ -442,9 +486,17 @@ void job_done(dispatcher_ptr self, job_outcome outcome) {
   // The slot is free either way: give it its next job first, so the gap
   // between two jobs on a slot does not include a commit.
   if (current) {
+    uncount_running(self, j->second); // its tag's room is free for the next job
     auto slot = j->second.slot;
     if (auto sl = st.slots.find(slot); sl != st.slots.end() && sl->second.job == outcome.job_id)
       advance_slot(self, sl->second);
+  }
+  if (!current && j == st.jobs.end()) {
+    // The job already ended: a rejoining slot reporting its last attempt
+    // again, in case the first report was lost with the connection.
+    st.log->debug("completion of job {} attempt {} ignored: the job has ended", outcome.job_id,
+                  outcome.attempt);
+    return;
   }
   if (!current) {
     ++st.stats.fenced;
@@ -482,6 +534,7 @@ void job_done(dispatcher_ptr self, job_outcome outcome) {
   // slot: a second completion or a cancel finds it, a dispatch does not.
   e.slot.clear();
   e.st = job_entry::state::settling;
+  uncount_running(self, e);
 }
 
 void finish(dispatcher_ptr self, const std::string& job_id, const std::string& status,
@@ -499,6 +552,7 @@ void finish(dispatcher_ptr self, const std::string& job_id, const std::string& s
   if (auto u = st.unfinished_by_ws.find(e.spec.workspace); u != st.unfinished_by_ws.end()
                                                             && u->second > 0)
     --u->second;
+  uncount_running(self, e);
   st.jobs.erase(j);
 }
 

@@ -3,6 +3,8 @@
 
 #include "actors/dispatcher/dispatcher.hpp"
 
+#include <utility>
+
 #include <spdlog/spdlog.h>
 
 #include "actors/dispatcher/dispatcher_state.hpp"
@@ -76,11 +78,15 @@ dispatcher_actor::behavior_type dispatcher(dispatcher_ptr self, dispatcher_confi
     },
     [self](done_atom, job_outcome& outcome) { job_done(self, std::move(outcome)); },
     [self](renew_atom, std::string& id, int32_t attempt) { renew(self, id, attempt); },
-    [self](flush_atom) { flush(self); },
+    [self](flush_atom) {
+      flush(self);
+      if (std::exchange(self->state.limit_freed, false))
+        dispatch(self);
+    },
     [self](due_atom, uint64_t token) { fire_due(self, token); },
     [self](expire_atom, std::string& id, int32_t attempt) { expire(self, id, attempt); },
     [self](recover_atom) { start_recovery(self); },
-    [self](drain_atom, std::string& prefix) { drain_slots(self, prefix); },
+    [self](drain_atom, std::string& prefix, bool on) { return drain_slots(self, prefix, on); },
     [self](stats_atom) { return current_stats(self); },
     [self](status_atom) {
       auto s = current_stats(self);

@@ -42,6 +42,9 @@ struct dispatcher_config {
   size_t prefetch = 1;
   /// Tags whose jobs may use the network; all others run without it.
   std::vector<std::string> network_tags;
+  /// Most attempts of a tag running at once, cluster-wide (every node's
+  /// slots together); tags not listed have no limit but their slots.
+  std::map<std::string, size_t> tag_limits;
   /// Read the live queue at start and recover it (off in unit tests that
   /// have no reader).
   bool recover = true;

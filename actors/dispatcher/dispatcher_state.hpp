@@ -6,6 +6,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -44,6 +45,8 @@ struct job_entry {
   /// written on its own but with its end, in one write (complete_unclaimed).
   bool unclaimed_run = false;
   int64_t started_ms = 0; // wall clock at the running attempt's start
+  /// Counted in dispatcher_state::running_by_tag (its tag has a limit).
+  bool counted = false;
   caf::actor_clock::time_point runnable_at{}; // when it last became runnable
   bool cancel_requested = false;
   caf::actor_clock::time_point renewed{};
@@ -82,6 +85,12 @@ struct dispatcher_state {
   std::unordered_map<std::string, slot_entry> slots;
   std::unordered_map<caf::actor_addr, std::string> slot_by_addr;
   std::unordered_map<std::string, std::deque<std::string>> idle_by_tag;
+  /// Slot-name prefixes ("<node>/") of draining nodes.
+  std::set<std::string> draining;
+  /// Running attempts per tag, for the tags of dispatcher_config::tag_limits.
+  std::unordered_map<std::string, size_t> running_by_tag;
+  /// A limited tag got room: dispatch at the end of the burst.
+  bool limit_freed = false;
 
   // Writes produced while handling the current burst of messages, sent to
   // the storage writer as one group on `flush`.
@@ -109,6 +118,15 @@ struct dispatcher_state {
 
 using dispatcher_ptr = dispatcher_actor::stateful_pointer<dispatcher_state>;
 
+// tag_limits.cpp
+/// Whether another attempt of `tag` may start (its limit, if any).
+bool tag_has_room(dispatcher_ptr self, const std::string& tag);
+/// `tags` without those at their limit.
+std::vector<std::string> tags_with_room(dispatcher_ptr self, const std::vector<std::string>& tags);
+/// An attempt of `e` starts, or stops (runnable again, settling, gone).
+void count_running(dispatcher_ptr self, job_entry& e);
+void uncount_running(dispatcher_ptr self, job_entry& e);
+
 // outbox.cpp
 /// Queues a write; `then` runs with its result after the group committed.
 void write(dispatcher_ptr self, storage::write_request req,
@@ -134,8 +152,11 @@ void register_slot(dispatcher_ptr self, worker_slot_actor h, slot_info info);
 /// else the slot is told to kill it.
 void judge_held(dispatcher_ptr self, const std::string& slot, const std::string& held,
                 int32_t attempt, const std::string& owner);
-/// Slots whose name starts with `prefix` get no new jobs from now on.
-void drain_slots(dispatcher_ptr self, const std::string& prefix);
+/// Slots whose name starts with `prefix`, also ones that register later, get
+/// no new jobs from now on (`on`), or again (`!on`). Returns how many slots
+/// it drained.
+int32_t drain_slots(dispatcher_ptr self, const std::string& prefix, bool on);
+bool draining_prefix(dispatcher_ptr self, const std::string& name);
 void slot_ready(dispatcher_ptr self, const std::string& slot);
 void slot_down(dispatcher_ptr self, const caf::actor_addr& who, const caf::error& reason);
 /// Runs queued jobs on idle slots until one of them runs out.

@@ -100,7 +100,7 @@ void start_recovery(dispatcher_ptr self) {
               // attempt if none does before its lease (database clock) ends.
               e.claimed = true;
               e.renewed = self->clock().now();
-              s.jobs.emplace(id, std::move(e));
+              count_running(self, s.jobs.emplace(id, std::move(e)).first->second);
               arm_lease_sweep(self);
               continue;
             }

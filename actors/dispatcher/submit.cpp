@@ -75,6 +75,7 @@ void start_claimed(dispatcher_ptr self, job_entry& e, const std::string& slot, b
   bool claimed = r.ok() && !r.rows.empty();
   if (!committed) {
     // The submission failed, and the claim with it: free the slot.
+    uncount_running(self, e);
     if (slot_it != s.slots.end())
       slot_ready(self, slot);
     return;
@@ -106,6 +107,7 @@ void start_claimed(dispatcher_ptr self, job_entry& e, const std::string& slot, b
   auto& entry = s.jobs.emplace(id, std::move(e)).first->second;
   slot_it->second.job = id;
   ++s.stats.started;
+  count_running(self, entry);
   // Runnable and started in the same commit: no wait for a slot.
   record_dispatch(s.stats, caf::timespan{0});
   self->send(slot_it->second.handle, run_atom_v, assignment_of(self, entry), entry.watchers);
@@ -221,7 +223,9 @@ caf::result<submit_reply> submit(dispatcher_ptr self, job_spec spec,
   if (spec.id.empty())
     spec.id = make_uuid_v7();
   bool now = spec.scheduled_for_ms == 0 || spec.scheduled_for_ms <= wall_ms(self);
-  std::string slot = fresh && now && !st.recovering ? take_idle_slot(self, spec.tag) : "";
+  std::string slot = fresh && now && !st.recovering && tag_has_room(self, spec.tag)
+                       ? take_idle_slot(self, spec.tag)
+                       : "";
   auto rp = self->make_response_promise<submit_reply>();
   struct pending {
     job_entry entry;
@@ -233,6 +237,8 @@ caf::result<submit_reply> submit(dispatcher_ptr self, job_spec spec,
   p->entry.scheduled_ms = p->entry.spec.scheduled_for_ms;
   p->entry.watchers = std::move(watchers);
   p->slot = slot;
+  if (!slot.empty())
+    count_running(self, p->entry); // the slot is taken for it now
   write(self, enqueue_write(p->entry.spec, fresh), [self, p, rp](storage::op_result& r) mutable {
     auto& s = self->state;
     auto& e = p->entry;

@@ -61,7 +61,9 @@ using worker_slot_actor = caf::typed_actor<
 ///   execution path. A slot that registers again (its node rejoined) names
 ///   the attempt it holds: the dispatcher adopts it if it is still current,
 ///   else tells the slot to `abort` it.
-/// - `drain` (slot-name prefix, "<node>/"): those slots get no new jobs.
+/// - `drain` (slot-name prefix "<node>/", on): those slots, also ones that
+///   register later, get no new jobs (on), or again (off); answered with
+///   the number of slots drained.
 using dispatcher_actor = caf::typed_actor<
   caf::replies_to<submit_atom, job_spec>::with<submit_reply>,
   caf::replies_to<submit_atom, job_spec, job_watcher_actor>::with<submit_reply>,
@@ -77,7 +79,7 @@ using dispatcher_actor = caf::typed_actor<
   caf::reacts_to<due_atom, uint64_t>,
   caf::reacts_to<expire_atom, std::string, int32_t>,
   caf::reacts_to<recover_atom>,
-  caf::reacts_to<drain_atom, std::string>,
+  caf::replies_to<drain_atom, std::string, bool>::with<int32_t>,
   caf::replies_to<stats_atom>::with<dispatcher_stats>,
   caf::replies_to<status_atom>::with<actor_status>>;
 

@@ -77,6 +77,8 @@ actors::root_config make_root_config(const options& opts, const std::string& con
   d.max_args_bytes = static_cast<size_t>(opts.max_args_bytes);
   d.prefetch = static_cast<size_t>(opts.prefetch);
   d.network_tags = opts.network_tags;
+  for (auto& [tag, n] : opts.tag_limits)
+    d.tag_limits[tag] = static_cast<size_t>(n);
   if (launcher && opts.worker_slots > 0)
     rc.worker = worker_config_of(opts, std::move(launcher));
   if (opts.flow_slots > 0) {

@@ -2,8 +2,9 @@
 // advisory lock on a connection of its own for as long as it runs. A second
 // server against the same database waits for that lock (standby) and starts
 // when it gets it: the active server died, its connection closed, and the
-// database released the lock. Waiting uses no polling: the lock request is
-// one query whose answer arrives when the lock is free.
+// database released the lock. The database is not polled: the lock request
+// is one query whose answer arrives when the lock is free (the wait checks
+// its socket and the shutdown signals every 100 ms).
 
 #pragma once
 

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <iostream>
 
 #include <spdlog/spdlog.h>
@@ -96,8 +97,12 @@ int run(const std::vector<std::string>& args, role r) {
     log->error("cannot start: {}", e.what());
     return 1;
   }
+  static std::atomic<bool> lock_lost{false};
   if (r == role::server)
-    lock.watch([] { ::kill(::getpid(), SIGTERM); });
+    lock.watch([] {
+      lock_lost.store(true);
+      ::kill(::getpid(), SIGTERM);
+    });
   int rc;
   {
     actors::millrace_config cfg{static_cast<size_t>(opts.threads)};
@@ -122,6 +127,8 @@ int run(const std::vector<std::string>& args, role r) {
     auto root = actors::spawn_root(sys, reg, std::move(rc_cfg));
     log->info("millrace {} {} is running (Ctrl-C stops it)", MILLRACE_VERSION, name);
     rc = wait_for_shutdown(sys, root, opts.shutdown_timeout);
+    if (lock_lost.load())
+      rc = 1; // it did not choose to stop: say so to systemd and scripts
   }
   launcher.reset(); // kills and reaps anything the slots left behind
   if (db.embedded)

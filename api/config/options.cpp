@@ -46,6 +46,7 @@ const key_doc keys[] = {
   {"dispatcher.max_timeout", "24h", "largest timeout a job may set"},
   {"dispatcher.max_unfinished_per_workspace", "100000", "unfinished jobs per workspace before submissions get 'overloaded' (1-100000000)"},
   {"dispatcher.max_args_size", "1M", "largest args document of a job"},
+  {"dispatcher.tag_limits", "", "most jobs of a tag running at once across the cluster, e.g. gpu:4,bigmem:2 (tags not listed: no limit)"},
   {"dispatcher.prefetch", "1", "jobs without a process sent ahead to a slot running one (0-64)"},
   {"worker.slots", "4", "worker slots in this process (jobs run at once); 0: none (0-1024)"},
   {"worker.tags", "bash,python3,noop", "tags the slots serve, comma-separated"},
@@ -317,6 +318,13 @@ options load_options(const std::vector<std::string>& args) {
               1, 100000000);
   out.max_args_bytes = parse_size("dispatcher.max_args_size", v["dispatcher.max_args_size"]);
   out.prefetch = parse_int("dispatcher.prefetch", v["dispatcher.prefetch"], 0, 64);
+  for (auto& item : parse_list("dispatcher.tag_limits", v["dispatcher.tag_limits"])) {
+    auto colon = item.rfind(':');
+    if (colon == std::string::npos || colon == 0)
+      throw config_error("dispatcher.tag_limits: expected TAG:N, got '" + item + "'");
+    out.tag_limits[item.substr(0, colon)] =
+      parse_int("dispatcher.tag_limits", item.substr(colon + 1), 1, 1000000);
+  }
   out.worker_slots = parse_int("worker.slots", v["worker.slots"], 0, 1024);
   out.worker_tags = parse_list("worker.tags", v["worker.tags"]);
   if (out.worker_slots > 0 && out.worker_tags.empty())

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -56,6 +57,7 @@ struct options {
   int max_unfinished_per_workspace = 100000;
   uint64_t max_args_bytes = 1 << 20;
   int prefetch = 1;
+  std::map<std::string, int> tag_limits; // tag -> most running at once
 
   // [flows]
   int flow_slots = 64;                  // 0: no flow engine in this process

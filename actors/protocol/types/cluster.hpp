@@ -43,11 +43,13 @@ struct join_request {
   std::string challenge;
   std::string proof;
   caf::actor link;
+  /// The node drains (it rejoins while draining): its slots get no jobs.
+  bool draining = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, join_request& x) {
-  return f(x.node, x.challenge, x.proof, x.link);
+  return f(x.node, x.challenge, x.proof, x.link, x.draining);
 }
 
 /// The server's answer to a join: where slots report and logs go. Handles

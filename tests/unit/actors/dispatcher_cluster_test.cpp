@@ -64,11 +64,11 @@ TEST_F(DispatcherTest, ADrainedNodeFinishesItsJobButGetsNoNewOne) {
   auto n1 = add_slot("n1/slot-1", {"bash"});
   auto first = submit(bash());
   ASSERT_EQ(n1->runs.size(), 1u);
-  caf::anon_send(disp, drain_atom_v, std::string{"n1/"});
+  caf::anon_send(disp, drain_atom_v, std::string{"n1/"}, true);
   run();
   auto second = submit(bash());
   done(n1->runs[0]);
-  EXPECT_EQ(n1->runs.size(), 1u) << "a draining slot gets no new job";
+  EXPECT_EQ(n1->runs.size(), 1u) << "a draining slot gets no new job: " << ::testing::PrintToString(n1->events);
   EXPECT_EQ(stats().completed, 1u);
   auto n2 = add_slot("n2/slot-1", {"bash"});
   ASSERT_EQ(n2->runs.size(), 1u);
@@ -91,4 +91,37 @@ TEST_F(DispatcherTest, AFinishedAttemptReportedOnRejoinIsAcceptedIfCurrent) {
   EXPECT_EQ(stats().fenced, 0u);
   ASSERT_EQ(again->runs.size(), 1u);
   EXPECT_EQ(again->runs[0].job_id, next);
+}
+
+TEST_F(DispatcherTest, ATagLimitHoldsAcrossNodesAndFreesAsJobsEnd) {
+  auto dcfg = one_at_a_time();
+  dcfg.tag_limits = {{"gpu", 2}};
+  start(dcfg);
+  std::vector<std::shared_ptr<slot_log>> nodes;
+  for (int n = 1; n <= 3; ++n)
+    nodes.push_back(add_slot("n" + std::to_string(n) + "/slot-1", {"gpu"}));
+  for (int i = 0; i < 4; ++i)
+    submit(noop("admins", 0, "gpu"));
+  auto runs = [&] {
+    size_t n = 0;
+    for (auto& log : nodes)
+      n += log->runs.size();
+    return n;
+  };
+  EXPECT_EQ(runs(), 2u) << "two gpu jobs at once, on three idle slots";
+  EXPECT_EQ(stats().queued, 2u);
+  // One ends: exactly one more starts (on the idle node or the freed one).
+  for (auto& log : nodes)
+    if (!log->runs.empty()) {
+      done(log->runs.back());
+      break;
+    }
+  EXPECT_EQ(runs(), 3u);
+  EXPECT_EQ(stats().queued, 1u);
+  // A slot serving another tag too still takes that tag's jobs meanwhile.
+  auto both = add_slot("n4/slot-1", {"gpu", "cpu"});
+  auto cpu = submit(noop("admins", 0, "cpu"));
+  ASSERT_EQ(both->runs.size(), 1u);
+  EXPECT_EQ(both->runs[0].job_id, cpu);
+  EXPECT_EQ(stats().queued, 1u) << "the fourth gpu job still waits for room";
 }

@@ -98,6 +98,7 @@ TEST(Options, TheShippedFileListsEveryKeyWithItsDefault) {
   EXPECT_EQ(shipped.cluster_timeout, defaults.cluster_timeout);
   EXPECT_EQ(shipped.drain_grace, defaults.drain_grace);
   EXPECT_EQ(shipped.cluster_tls, defaults.cluster_tls);
+  EXPECT_EQ(shipped.tag_limits, defaults.tag_limits);
   EXPECT_EQ(shipped.tls_certificate, defaults.tls_certificate);
   // Every key must appear in the shipped file: a file that sets only some keys
   // would still compare equal above, so count the assignments too.
@@ -107,7 +108,7 @@ TEST(Options, TheShippedFileListsEveryKeyWithItsDefault) {
   while (std::getline(in, line))
     if (!line.empty() && line[0] != '#' && line[0] != '[' && line.find('=') != std::string::npos)
       ++assignments;
-  EXPECT_EQ(assignments, 57);
+  EXPECT_EQ(assignments, 58);
 }
 
 TEST(Options, FlagsOverrideTheFileAndTheEnvironmentOverridesTheFile) {
