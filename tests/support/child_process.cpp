@@ -36,9 +36,17 @@ child_process::child_process(std::vector<std::string> argv, std::vector<std::str
   for (auto& a : argv)
     args.push_back(a.data());
   args.push_back(nullptr);
+  // `env` overrides what this process has (getenv takes the first match).
+  auto key = [](const std::string& e) { return e.substr(0, e.find('=')); };
   std::vector<std::string> envs;
-  for (char** e = environ; *e; ++e)
-    envs.emplace_back(*e);
+  for (char** e = environ; *e; ++e) {
+    std::string entry{*e};
+    bool overridden = false;
+    for (auto& o : env)
+      overridden = overridden || key(o) == key(entry);
+    if (!overridden)
+      envs.push_back(std::move(entry));
+  }
   for (auto& e : env)
     envs.push_back(e);
   std::vector<char*> envp;
