@@ -34,6 +34,7 @@ std::vector<endpoint> job_read_endpoints();
 std::vector<endpoint> flow_endpoints();
 std::vector<endpoint> flow_run_endpoints();
 std::vector<endpoint> admin_endpoints();
+std::vector<endpoint> worker_endpoints();
 std::vector<endpoint> service_endpoints();
 
 /// All of the above.

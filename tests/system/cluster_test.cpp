@@ -216,6 +216,11 @@ TEST_F(Cluster, AJobOnAKilledWorkerCompletesOnTheOtherOnce) {
   auto wa = worker("wa", "127.0.0.1:" + port);
   auto wb = worker("wb", "127.0.0.1:" + port);
   auto ep = endpoint(*srv);
+  auto nodes = api::http_call(ep, "GET", "/api/workers/list");
+  EXPECT_EQ(nodes.status, 200);
+  EXPECT_NE(nodes.body.find(R"("worker":"wa","local":false)"), std::string::npos) << nodes.body;
+  EXPECT_NE(nodes.body.find(R"("worker":"wb","local":false)"), std::string::npos) << nodes.body;
+  EXPECT_NE(nodes.body.find(R"("custom_tags":["bash"],"slots":1)"), std::string::npos) << nodes.body;
   auto id = submit(ep, first_attempt_hangs);
   std::string node;
   ASSERT_TRUE(eventually([&] { return !(node = running_on(id)).empty(); }, 30s));
@@ -227,6 +232,8 @@ TEST_F(Cluster, AJobOnAKilledWorkerCompletesOnTheOtherOnce) {
   EXPECT_NE(completed(id, "result").find("attempt-2"), std::string::npos) << completed(id, "result");
   EXPECT_EQ(completions(id), 1);
   EXPECT_NE(srv->err().find("node '" + node + "' left"), std::string::npos) << srv->err();
+  nodes = api::http_call(ep, "GET", "/api/workers/list");
+  EXPECT_EQ(nodes.body.find("\"worker\":\"" + node + "\""), std::string::npos) << nodes.body;
   srv->signal(SIGTERM);
   EXPECT_EQ(srv->wait(60s), 0) << srv->err();
 }
