@@ -9,6 +9,7 @@
 #include "caf/config.hpp"
 
 #include "actors/system/logging.hpp"
+#include "api/cli/root_config.hpp"
 #include "api/cli/commands.hpp"
 #include "api/cli/database.hpp"
 #include "api/cli/shutdown.hpp"
@@ -24,9 +25,7 @@ int cmd_migrate(const std::vector<std::string>& args) {
     std::cerr << "millrace: config error: " << e.what() << "\n";
     return 2;
   }
-  actors::setup_logging({opts.log_format == "json" ? actors::log_format::json
-                                                   : actors::log_format::human,
-                         opts.log_level});
+  setup_logging_of(opts);
   block_shutdown_signals();
   try {
     auto db = open_database(opts);

@@ -1,10 +1,26 @@
 #include "api/cli/root_config.hpp"
 
+#include "actors/cluster/proof.hpp"
 #include "actors/flow/flow_engine.hpp"
+#include "actors/system/logging.hpp"
 #include "actors/protocol/types/job.hpp"
 #include "runtime/expr/evaluator.hpp"
 
 namespace millrace::api {
+
+void setup_logging_of(const options& opts) {
+  actors::setup_logging({opts.log_format == "json" ? actors::log_format::json
+                                                   : actors::log_format::human,
+                         opts.log_level});
+}
+
+std::string cluster_secret_of(const options& opts) {
+  try {
+    return actors::cluster::read_secret(opts.cluster_secret_file);
+  } catch (const std::exception& e) {
+    throw config_error(e.what());
+  }
+}
 
 std::shared_ptr<sandbox::launcher> make_launcher(const options& opts) {
   sandbox::launcher_config lc;

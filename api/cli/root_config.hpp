@@ -24,6 +24,13 @@ actors::root_config make_root_config(const options& opts, const std::string& con
 actors::worker_config worker_config_of(const options& opts,
                                        std::shared_ptr<sandbox::launcher> launcher);
 
+/// Logging as log.format and log.level say.
+void setup_logging_of(const options& opts);
+
+/// The shared cluster secret (cluster.secret_file, else
+/// MILLRACE_CLUSTER_SECRET). Throws config_error saying what is wrong.
+std::string cluster_secret_of(const options& opts);
+
 /// The sandbox launcher the options describe. Throws std::runtime_error.
 std::shared_ptr<sandbox::launcher> make_launcher(const options& opts);
 

@@ -18,7 +18,6 @@
 #include "actors/cluster/gateway.hpp"
 #include "actors/cluster/link.hpp"
 #include "actors/cluster/node_config.hpp"
-#include "actors/cluster/proof.hpp"
 #include "actors/protocol/paths.hpp"
 #include "actors/system/actor_config.hpp"
 #include "actors/system/logging.hpp"
@@ -52,19 +51,13 @@ int run(const std::vector<std::string>& args, role r) {
       } catch (const std::exception& e) {
         throw config_error(std::string("cluster.listen: ") + e.what());
       }
-      try {
-        secret = actors::cluster::read_secret(opts.cluster_secret_file);
-      } catch (const std::exception& e) {
-        throw config_error(e.what());
-      }
+      secret = cluster_secret_of(opts);
     }
   } catch (const config_error& e) {
     std::cerr << "millrace: config error: " << e.what() << "\n";
     return 2;
   }
-  actors::setup_logging({opts.log_format == "json" ? actors::log_format::json
-                                                   : actors::log_format::human,
-                         opts.log_level});
+  setup_logging_of(opts);
   block_shutdown_signals();
   auto log = actors::logger_for(actors::paths::root);
   database_handle db;

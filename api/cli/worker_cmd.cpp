@@ -20,7 +20,6 @@
 
 #include "actors/cluster/link.hpp"
 #include "actors/cluster/node_config.hpp"
-#include "actors/cluster/proof.hpp"
 #include "actors/protocol/errors.hpp"
 #include "actors/protocol/paths.hpp"
 #include "actors/protocol/type_ids.hpp"
@@ -153,18 +152,12 @@ int cmd_worker(const std::vector<std::string>& raw) {
     }
     if (opts.worker_slots < 1)
       throw config_error("worker.slots (--slots): a worker needs at least 1 slot");
-    try {
-      secret = actors::cluster::read_secret(opts.cluster_secret_file);
-    } catch (const std::exception& e) {
-      throw config_error(e.what());
-    }
+    secret = cluster_secret_of(opts);
   } catch (const config_error& e) {
     std::cerr << "millrace: config error: " << e.what() << "\n";
     return 2;
   }
-  actors::setup_logging({opts.log_format == "json" ? actors::log_format::json
-                                                   : actors::log_format::human,
-                         opts.log_level});
+  setup_logging_of(opts);
   block_shutdown_signals();
   auto log = actors::logger_for(actors::paths::root);
   std::shared_ptr<sandbox::launcher> launcher;
