@@ -213,16 +213,36 @@ TEST_F(StorageActors, ABarrierOrdersWritesAcrossConnections) {
   for (uint64_t i = 100; i < 112; ++i)
     self->send(w, write_atom_v, test::enqueue_write(test::test_uuid(i)));
   // Nothing can be answered yet: the barrier waits for the locked writes.
-  self->receive([](storage::result_set& rs) { ADD_FAILURE() << "early answer: " << rs.columns[0]; },
-                caf::after(std::chrono::milliseconds{300}) >> [] {});
-  blocker.exec("COMMIT");
   std::vector<std::string> kinds;
-  for (int i = 0; i < 25; ++i)
+  self->receive(
+    [&](storage::result_set& rs) {
+      ADD_FAILURE() << "early answer: " << rs.columns[0];
+      kinds.push_back("early");
+    },
+    [&](caf::error& e) { kinds.push_back("early error: " + describe(e)); },
+    caf::after(std::chrono::milliseconds{300}) >> [] {});
+  blocker.exec("COMMIT");
+  // Every answer comes, or the test fails naming how far it got and what the
+  // writer threads did (never a hang until ctest's timeout).
+  bool stalled = false;
+  while (kinds.size() < 25 && !stalled)
     self->receive(
       [&](storage::result_set& rs) {
         kinds.push_back(rs.column("created") >= 0 ? "barrier" : "enqueue");
       },
-      [&](caf::error& e) { ADD_FAILURE() << describe(e); });
+      [&](caf::error& e) { kinds.push_back("error: " + describe(e)); },
+      caf::after(std::chrono::seconds{30}) >> [&] { stalled = true; });
+  if (stalled) {
+    self->request(w, 10s, stats_atom_v)
+      .receive(
+        [&](storage::writer_stats& s) {
+          ADD_FAILURE() << "only " << kinds.size() << " of 25 answers within 30 s; writer: "
+                        << s.batches << " batches, " << s.writes << " writes, " << s.failed_writes
+                        << " failed, " << s.reconnects << " reconnects, connected="
+                        << s.connected;
+        },
+        [&](caf::error& e) { ADD_FAILURE() << "stalled, and no stats: " << describe(e); });
+  }
   ASSERT_EQ(kinds.size(), 25u);
   for (int i = 0; i < 25; ++i)
     EXPECT_EQ(kinds[static_cast<size_t>(i)], i == 12 ? "barrier" : "enqueue") << "answer " << i;
