@@ -81,6 +81,12 @@ void report_outcome(run_actor* self) {
   // the completing write (one commit less at the end of every flow).
   job_outcome out{st.a.job_id, st.a.attempt, st.a.lease_owner, st.final_status, st.final_result,
                   ms, status_doc(self)};
+  // Its timers' deadlines are of no use once the flow ended (retention
+  // drops any this misses).
+  if (st.ctx->used_timers)
+    if (auto w = st.ctx->reg->resolve_as<storage_writer_actor>(paths::storage_writer))
+      caf::anon_send(w, write_atom_v,
+                     storage::write_request{"flow_timers_drop", {st.a.job_id}, st.a.job_id});
   if (auto d = st.ctx->reg->resolve_as<dispatcher_actor>(paths::dispatcher))
     self->send(d, done_atom_v, std::move(out));
   else

@@ -116,11 +116,6 @@ void start_module(seq_actor* self) {
   report(self);
   if (m.mock_json)
     return module_done(self, *m.mock_json);
-  if (m.suspend)
-    return module_failed(self, runtime::error_json(
-                                 "NotSupported", "module '" + m.id
-                                                   + "': suspend (approval steps) is not "
-                                                     "supported by this version of Millrace"));
   pre_plan plan;
   std::vector<std::string> exprs;
   auto add = [&exprs](const std::string& e) {
@@ -167,9 +162,11 @@ void start_module(seq_actor* self) {
     }
     if (secs > 0) {
       auto values = v;
-      return sleep_then(self, secs, [self, plan, values]() mutable {
-        continue_module(self, plan, values);
-      });
+      auto& in = self->state.in;
+      return wait_timer(self, in.logical + "/" + mod.id + "#sleep", "sleep before step " + mod.id,
+                        secs, [self, plan, values]() mutable {
+                          continue_module(self, plan, values);
+                        });
     }
     continue_module(self, plan, v);
   });
@@ -244,6 +241,10 @@ caf::behavior sequence(seq_actor* self, std::shared_ptr<run_context> ctx, seq_in
            std::string& failed_step) {
       child_done(self, tok, how, std::move(result), failed_step);
     },
+    [self](suspend_atom, uint64_t op, std::string& how, std::string& payloads,
+           std::string& approvers) {
+      suspend_event(self, op, how, std::move(payloads), std::move(approvers));
+    },
     [self](status_atom) { return make_status(self, summary(self)); },
   };
 }
@@ -262,6 +263,11 @@ std::string scope_json(seq_actor* self, const std::vector<std::pair<std::string,
     {"previous_result", st.previous}};
   if (!st.in.iter.empty())
     members.emplace_back("iter", st.in.iter);
+  if (!st.resume.empty()) {
+    members.emplace_back("resume", st.resume);
+    members.emplace_back("resumes", st.resumes);
+    members.emplace_back("approvers", st.approvers);
+  }
   for (auto& e : extra)
     members.push_back(e);
   return object_with("{}", members);
@@ -323,6 +329,10 @@ void report(seq_actor* self) {
     e.emplace_back("branch_chosen", c.branch_chosen);
   if (c.skipped)
     e.emplace_back("skipped", "true");
+  if (c.status == "WaitingForEvents")
+    e.emplace_back("suspend", "{\"required_events\":" + std::to_string(c.required_events) + "}");
+  if (!c.approvers.empty())
+    e.emplace_back("approvers", array_of(c.approvers));
   if (c.status == "Success" || c.status == "Failure")
     e.emplace_back("result", c.result.empty() ? "null" : c.result);
   caf::anon_send(st.ctx->run, progress_atom_v, static_cast<uint64_t>(st.i), object_with("{}", e));

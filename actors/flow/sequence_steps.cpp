@@ -92,16 +92,23 @@ void resolve_and_submit(seq_actor* self, job_spec spec, storage::read_request re
       });
 }
 
+// The step's result counts now, or after its approvals (`suspend`).
+void succeeded(seq_actor* self, std::string result) {
+  if (current(self).suspend)
+    return start_suspend(self, std::move(result));
+  module_done(self, std::move(result));
+}
+
 void after_success(seq_actor* self, std::string result) {
   auto& m = current(self);
   if (!m.stop_after_if)
-    return module_done(self, std::move(result));
+    return succeeded(self, std::move(result));
   auto scope = scope_json(self, {{"result", result}});
   eval_all(self, {m.stop_after_if->expr}, std::move(scope),
            [self, result](std::vector<std::string>& v) {
              auto& mod = current(self);
              if (v.empty() || !truthy(v[0]))
-               return module_done(self, result);
+               return succeeded(self, result);
              auto& st = self->state;
              st.cur.status = "Success";
              st.cur.result = result;
@@ -136,7 +143,9 @@ void retry_later(seq_actor* self) {
   delay = std::min(std::max(delay, 0.0), 86400.0);
   st.cur.status = "WaitingForExecutor";
   report(self);
-  sleep_then(self, delay, [self] { run_leaf(self); });
+  auto& m = current(self);
+  wait_timer(self, st.in.logical + "/" + m.id + "#retry-" + std::to_string(n),
+             "retry " + std::to_string(n) + " of step " + m.id, delay, [self] { run_leaf(self); });
 }
 
 void after_failure(seq_actor* self, std::string error) {
@@ -161,7 +170,7 @@ void run_leaf(seq_actor* self) {
   auto& m = current(self);
   auto& ctx = *st.ctx;
   if (m.type == module_type::identity)
-    return module_done(self, st.previous);
+    return after_success(self, st.previous);
   job_spec spec;
   spec.workspace = ctx.workspace;
   spec.parent_job = ctx.flow_job_id;

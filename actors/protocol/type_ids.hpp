@@ -93,5 +93,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(millrace, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(millrace, (millrace::actors::node_entry))
   CAF_ADD_TYPE_ID(millrace, (std::vector<millrace::actors::node_entry>))
 
+  // -- approval steps (actors/flow/suspend.cpp) ------------------------------
+  CAF_ADD_ATOM(millrace, millrace::actors, resume_atom, "resume")
+  CAF_ADD_ATOM(millrace, millrace::actors, suspend_atom, "suspend")
+
 
 CAF_END_TYPE_ID_BLOCK(millrace)

@@ -75,6 +75,14 @@ void run_once(maint_ptr self) {
         ++self->state.failures;
         self->state.log->warn("retention failed: {}", describe(err));
       });
+  // Timers of ended flow runs, and approval records past retention.
+  storage::write_request waits{"drop_flow_waits", {std::to_string(st.cfg.retention_days)}, ""};
+  self->request(writer, timeout, write_atom_v, std::move(waits))
+    .then([](storage::result_set&) {},
+          [self](caf::error& err) {
+            ++self->state.failures;
+            self->state.log->warn("flow wait retention failed: {}", describe(err));
+          });
 }
 
 maintenance_actor::behavior_type maintenance(maint_ptr self, maintenance_config cfg,

@@ -74,6 +74,7 @@ struct api_state {
   std::unordered_map<std::string, std::vector<call_ptr>> token_waiters; // digest -> calls
   std::set<std::string> workspaces;                             // known to exist
   std::string cursor_key;                                       // signs page cursors
+  std::string resume_key;                                       // signs resume/cancel URLs
   caf::actor schema_worker;                                     // detached: runs processes
 };
 
@@ -139,6 +140,9 @@ void forget_script(api_ptr self, const std::string& ws, const std::string& path)
 
 /// The key that signs page cursors (created on first use), then `ok`.
 void with_cursor_key(api_ptr self, const call_ptr& c, std::function<void(const std::string&)> ok);
+/// The key that signs the resume and cancel URLs of approval steps (created
+/// on first use), then `ok`.
+void with_resume_key(api_ptr self, const call_ptr& c, std::function<void(const std::string&)> ok);
 /// An opaque cursor for `position` (signed), and back; std::nullopt when the
 /// cursor is malformed or tampered with.
 std::string make_cursor(const std::string& key, const std::string& position);

@@ -27,33 +27,47 @@ std::optional<std::string> open_cursor(const std::string& key, const std::string
 
 namespace {
 
-void read_key(api_ptr self, const call_ptr& c, std::function<void(bool)> then) {
-  read(self, c, "secret_get", {"cursor_key"}, [self, then](storage::result_set& rs) {
+using key_field = std::string api_state::*;
+
+void read_key(api_ptr self, const call_ptr& c, const char* name, key_field field,
+              std::function<void(bool)> then) {
+  read(self, c, "secret_get", {name}, [self, field, then](storage::result_set& rs) {
     if (!rs.empty())
-      self->state.cursor_key = col(rs, rs.rows[0], "value").text;
+      self->state.*field = col(rs, rs.rows[0], "value").text;
     then(!rs.empty());
+  });
+}
+
+// A server-wide key (server_secret), created on first use: if there is none
+// yet, store a random one (the first writer wins, so every node signs with
+// the same key) and read again.
+void with_key(api_ptr self, const call_ptr& c, const char* name, key_field field,
+              std::function<void(const std::string&)> ok) {
+  if (!(self->state.*field).empty())
+    return ok(self->state.*field);
+  read_key(self, c, name, field, [self, c, name, field, ok](bool found) {
+    if (found)
+      return ok(self->state.*field);
+    storage::write_request w{"secret_put", {name, random_hex(32)}, name};
+    write(self, c, std::move(w), [self, c, name, field, ok](storage::result_set&) {
+      read_key(self, c, name, field, [self, c, name, field, ok](bool found_now) {
+        if (!found_now)
+          return fail(c, 500, "internal", std::string{"the server key '"} + name
+                                            + "' could not be created");
+        ok(self->state.*field);
+      });
+    });
   });
 }
 
 } // namespace
 
 void with_cursor_key(api_ptr self, const call_ptr& c, std::function<void(const std::string&)> ok) {
-  if (!self->state.cursor_key.empty())
-    return ok(self->state.cursor_key);
-  // First use: read the key; if there is none yet, store a random one (the
-  // first writer wins, so every node signs with the same key) and read again.
-  read_key(self, c, [self, c, ok](bool found) {
-    if (found)
-      return ok(self->state.cursor_key);
-    storage::write_request w{"secret_put", {"cursor_key", random_hex(32)}, "cursor_key"};
-    write(self, c, std::move(w), [self, c, ok](storage::result_set&) {
-      read_key(self, c, [self, c, ok](bool found_now) {
-        if (!found_now)
-          return fail(c, 500, "internal", "the cursor key could not be created");
-        ok(self->state.cursor_key);
-      });
-    });
-  });
+  with_key(self, c, "cursor_key", &api_state::cursor_key, std::move(ok));
+}
+
+void with_resume_key(api_ptr self, const call_ptr& c, std::function<void(const std::string&)> ok) {
+  with_key(self, c, "resume_key", &api_state::resume_key, std::move(ok));
 }
 
 } // namespace millrace::api

@@ -33,6 +33,7 @@ std::vector<endpoint> job_run_endpoints();
 std::vector<endpoint> job_read_endpoints();
 std::vector<endpoint> flow_endpoints();
 std::vector<endpoint> flow_run_endpoints();
+std::vector<endpoint> flow_resume_endpoints();
 std::vector<endpoint> admin_endpoints();
 std::vector<endpoint> worker_endpoints();
 std::vector<endpoint> service_endpoints();

@@ -48,6 +48,14 @@ struct suspend_spec {
   /// Seconds; 0: the engine's default.
   int timeout_s = 0;
   bool continue_on_disapprove_timeout = false;
+  /// The flow's creator cannot approve it.
+  bool self_approval_disabled = false;
+  /// Only a signed-in caller may answer (jobs/flow/resume/{id}); the signed
+  /// URLs alone are refused.
+  bool user_auth_required = false;
+  /// `user_groups_required` was given a non-empty value (Millrace has no
+  /// user groups; validation refuses it rather than let anyone approve).
+  bool groups_required = false;
 };
 
 enum class module_type {

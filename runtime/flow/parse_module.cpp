@@ -94,6 +94,23 @@ std::optional<suspend_spec> parse_suspend(reader& r, const json& module, const w
   r.read_int(*obj, "required_events", at, out.required_events);
   r.read_int(*obj, "timeout", at, out.timeout_s);
   r.read_bool(*obj, "continue_on_disapprove_timeout", at, out.continue_on_disapprove_timeout);
+  r.read_bool(*obj, "self_approval_disabled", at, out.self_approval_disabled);
+  r.read_bool(*obj, "user_auth_required", at, out.user_auth_required);
+  // An input transform; only an empty static value (no groups) means nothing.
+  if (auto g = obj->FindMember("user_groups_required"); g != obj->MemberEnd()) {
+    auto& v = g->value;
+    bool empty = v.IsNull();
+    if (v.IsObject()) {
+      auto val = v.FindMember("value");
+      auto type = v.FindMember("type");
+      bool is_static = type == v.MemberEnd()
+                       || (type->value.IsString() && std::string{type->value.GetString()} == "static");
+      empty = is_static
+              && (val == v.MemberEnd() || val->value.IsNull()
+                  || (val->value.IsArray() && val->value.Empty()));
+    }
+    out.groups_required = !empty;
+  }
   return out;
 }
 

@@ -201,6 +201,10 @@ private:
             min_required_events, max_required_events);
       range(m, p + ".suspend.timeout", "suspend.timeout", s.timeout_s, 0, max_suspend_timeout_s,
             " seconds");
+      if (s.groups_required)
+        error(m, p + ".suspend.user_groups_required",
+              "suspend.user_groups_required is not supported (Millrace has no user groups); "
+              "use suspend.user_auth_required with jobs/flow/resume/{id}");
     }
     if (m.cache_ttl < 0)
       range(m, p + ".cache_ttl", "cache_ttl", m.cache_ttl, 0, INFINITY);

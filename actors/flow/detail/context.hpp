@@ -28,6 +28,8 @@ namespace flow_engine {
 /// save time; these catch what expressions produce).
 constexpr size_t max_iterations = 10000;
 constexpr int max_parallelism = 256;
+/// An approval step without `suspend.timeout` waits this long (seconds).
+constexpr int default_suspend_timeout_s = 1800;
 
 struct run_context {
   std::shared_ptr<const flow::open_flow> def;
@@ -51,6 +53,8 @@ struct run_context {
   std::atomic<bool> abandoned{false};
   /// Registry path of the run; sequences live under it.
   std::string path;
+  /// A durable timer was set: the run drops the flow's timers when it ends.
+  std::atomic<bool> used_timers{false};
 };
 
 /// One sequence of modules to run: the flow's top level, a loop iteration,

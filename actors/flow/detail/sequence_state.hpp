@@ -40,6 +40,11 @@ struct module_run {
   std::map<uint64_t, std::pair<size_t, caf::actor>> live; // token -> (slot, child)
   std::string branch_chosen;                              // JSON, or empty
   const std::vector<flow::flow_module>* chosen = nullptr;
+  // Approval steps: the step's result while it waits, who approved so far
+  // ({resume_id, approver} objects) and how many approvals it needs.
+  std::string suspended_result;
+  std::vector<std::string> approvers;
+  int required_events = 0;
 };
 
 struct seq_state {
@@ -58,6 +63,9 @@ struct seq_state {
   std::function<void(std::vector<std::string>&)> on_eval;
   std::function<void()> on_wake;
   module_run cur;
+  /// After an approval step: the last resume payload, all of them, and the
+  /// approvers (JSON; empty until a step was approved).
+  std::string resume, resumes, approvers;
   uint64_t next_child_token = 1;
   bool finished = false;
 };
@@ -74,6 +82,18 @@ void module_done(seq_actor* self, std::string result);
 void module_failed(seq_actor* self, std::string error);
 void finish(seq_actor* self, const char* how, std::string result, std::string failed_step = {});
 void sleep_then(seq_actor* self, double seconds, std::function<void()> k);
+
+// timer.cpp: waits `seconds` through a timer actor whose deadline is kept in
+// the database under `key` (a resumed run waits only what is left), then
+// calls `k`. `what` names the wait in the registry ("retry 2 of step b").
+void wait_timer(seq_actor* self, const std::string& key, std::string what, double seconds,
+                std::function<void()> k);
+
+// suspend.cpp: the step succeeded with `result` and has `suspend`: wait for
+// its approvals, then go on (or cancel the flow, or fail the step).
+void start_suspend(seq_actor* self, std::string result);
+void suspend_event(seq_actor* self, uint64_t op, const std::string& how, std::string payloads,
+                   std::string approvers);
 
 // sequence_children.cpp
 void start_loop(seq_actor* self, std::vector<std::string> items, size_t parallelism);

@@ -312,14 +312,6 @@ TEST(ApiFlows, PreviewFlowRunsAnInlineValueAndRefusesAnInvalidOne) {
   r = s.call(t, "POST", "/api/w/ws-a/jobs/run/preview_flow", R"({"value":{"modules":[]},"args":[1]})");
   ASSERT_EQ(r.status, 400) << r.body;
   EXPECT_EQ(str(json_of(r.body)["field"]), "/args");
-  // suspend (approval steps) is accepted by the checks but not run yet.
-  r = s.call(t, "POST", "/api/w/ws-a/jobs/run_wait_result/preview_flow",
-             R"({"value":{"modules":[{"id":"approve","value":{"type":"identity"},)"
-             R"("suspend":{"required_events":1}}]}})");
-  ASSERT_EQ(r.status, 500) << r.body;
-  j = json_of(r.body);
-  EXPECT_EQ(str(j["error"]), "job_failure");
-  EXPECT_TRUE(contains(str(j["result"]["message"]), "not supported")) << r.body;
 }
 
 TEST(ApiFlows, AnArchivedFlowDoesNotRun) {
