@@ -21,6 +21,7 @@
 #include "api/cli/http_client.hpp"
 #include "storage/pg/connection.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/system_helpers.hpp"
 #include "tests/support/test_database.hpp"
 
 using namespace millrace;
@@ -31,56 +32,6 @@ namespace {
 
 const std::string bin = MILLRACE_BINARY;
 const std::string secret = "system-test-secret-0123456789abcdef";
-
-std::string scalar(const std::string& conninfo, const std::string& sql,
-                   const std::vector<storage::sql_value>& params = {}) {
-  // Generous: the database shares 2 cores with servers, workers and a
-  // second test under ctest -j 2.
-  storage::pg::connection c{storage::pg::connect_options{conninfo, 30s, "cluster-test"}};
-  auto rs = c.query(sql, params);
-  return rs.empty() || rs.rows[0][0].null ? std::string{} : rs.rows[0][0].text;
-}
-
-/// Polls `probe` every 50 ms until it returns true or `limit` passes.
-template <class F>
-bool eventually(F probe, std::chrono::milliseconds limit) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (probe())
-      return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return probe();
-}
-
-/// The port a process logged after `marker` ("... listening on 127.0.0.1:N").
-uint16_t logged_port(const child_process& p, const std::string& marker) {
-  std::smatch m;
-  auto err = p.err();
-  std::regex re{marker + " on 127\\.0\\.0\\.1:([0-9]+)"};
-  return std::regex_search(err, m, re) ? static_cast<uint16_t>(std::stoi(m[1].str())) : 0;
-}
-
-/// A TCP port that was free a moment ago (for a process that must be given
-/// its port before it starts).
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-size_t count_of(const std::string& text, const std::string& needle) {
-  size_t n = 0;
-  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1))
-    ++n;
-  return n;
-}
 
 class Cluster : public ::testing::Test {
 protected:
@@ -149,20 +100,6 @@ protected:
     auto r = api::http_call(ep, "POST", "/api/w/admins/jobs/run/preview", body);
     EXPECT_EQ(r.status, 201) << r.body;
     return r.body;
-  }
-
-  static std::string json_string(const std::string& s) {
-    std::string out = "\"";
-    for (char c : s) {
-      if (c == '"' || c == '\\')
-        out += '\\';
-      if (c == '\n') {
-        out += "\\n";
-        continue;
-      }
-      out += c;
-    }
-    return out + "\"";
   }
 
   /// The node running the job's current attempt ("" if not running).
