@@ -409,6 +409,8 @@ void finish(dispatcher_ptr self, const std::string& job_id, const std::string& s
   job_result res{job_id, status, result, e.attempt, duration_ms};
   for (auto& w : e.waiters)
     w.deliver(res);
+  for (auto& w : e.early_waiters)
+    w.deliver(res);
   if (auto u = st.unfinished_by_ws.find(e.spec.workspace); u != st.unfinished_by_ws.end()
                                                             && u->second > 0)
     --u->second;

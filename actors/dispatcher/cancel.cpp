@@ -83,12 +83,27 @@ caf::result<cancel_reply> cancel(dispatcher_ptr self, const std::string& job_id,
   return rp;
 }
 
-caf::result<job_result> wait_for(dispatcher_ptr self, const std::string& job_id) {
+void early_result(dispatcher_ptr self, const std::string& job_id, std::string result) {
+  auto j = self->state.jobs.find(job_id);
+  if (j == self->state.jobs.end() || j->second.early_result)
+    return;
+  auto& e = j->second;
+  e.early_result = std::move(result);
+  job_result res{job_id, job_status::success, *e.early_result, e.attempt, 0};
+  for (auto& w : std::exchange(e.early_waiters, {}))
+    w.deliver(res);
+}
+
+caf::result<job_result> wait_for(dispatcher_ptr self, const std::string& job_id, bool early_ok) {
   auto& st = self->state;
   auto rp = self->make_response_promise<job_result>();
   auto j = st.jobs.find(job_id);
   if (j != st.jobs.end()) {
-    j->second.waiters.push_back(rp);
+    auto& e = j->second;
+    if (early_ok && e.early_result)
+      rp.deliver(job_result{job_id, job_status::success, *e.early_result, e.attempt, 0});
+    else
+      (early_ok ? e.early_waiters : e.waiters).push_back(rp);
     return rp;
   }
   read_status(

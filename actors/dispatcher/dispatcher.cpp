@@ -67,6 +67,10 @@ dispatcher_actor::behavior_type dispatcher(dispatcher_ptr self, dispatcher_confi
       return cancel(self, id, by, reason);
     },
     [self](wait_atom, std::string& id) { return wait_for(self, id); },
+    [self](wait_atom, std::string& id, bool early_ok) { return wait_for(self, id, early_ok); },
+    [self](progress_atom, std::string& id, std::string& result) {
+      early_result(self, id, std::move(result));
+    },
     [self](watch_atom, std::string& id, job_watcher_actor& w) { watch(self, id, w); },
     [self](register_atom, worker_slot_actor& h, slot_info& info) {
       register_slot(self, h, std::move(info));

@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -51,6 +52,10 @@ struct job_entry {
   bool cancel_requested = false;
   caf::actor_clock::time_point renewed{};
   std::vector<caf::typed_response_promise<job_result>> waiters;
+  /// Waiters that take a flow's early_return result, and that result once
+  /// the flow's run reported it.
+  std::vector<caf::typed_response_promise<job_result>> early_waiters;
+  std::optional<std::string> early_result;
   std::vector<job_watcher_actor> watchers;
 };
 
@@ -198,7 +203,10 @@ void finish(dispatcher_ptr self, const std::string& job_id, const std::string& s
 // cancel.cpp
 caf::result<cancel_reply> cancel(dispatcher_ptr self, const std::string& job_id,
                                  const std::string& by, const std::string& reason);
-caf::result<job_result> wait_for(dispatcher_ptr self, const std::string& job_id);
+caf::result<job_result> wait_for(dispatcher_ptr self, const std::string& job_id,
+                                 bool early_ok = false);
+/// A flow's early_return step finished: answer the waiters that take it.
+void early_result(dispatcher_ptr self, const std::string& job_id, std::string result);
 void watch(dispatcher_ptr self, const std::string& job_id, job_watcher_actor watcher);
 
 // recovery.cpp

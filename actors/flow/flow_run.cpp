@@ -52,6 +52,7 @@ struct run_state {
   std::string final_status;
   std::string final_result;
   bool reported = false;
+  bool early_sent = false; // early_return's result went to the dispatcher
 };
 
 using run_actor = caf::stateful_actor<run_state>;
@@ -290,15 +291,19 @@ caf::behavior flow_run(run_actor* self, job_assignment a, std::shared_ptr<regist
       auto& s = self->state;
       if (what == 1)
         return finish_run(self, job_status::failure, s.final_result);
-      // A first attempt has no recorded status to resume from.
+      // A first attempt has no recorded status to resume from, unless it
+      // restarts a finished flow from a step (jobs/restart/f/...): then the
+      // steps before count as done with the results the definition carries.
       auto reader = s.ctx->reg->resolve_as<storage_reader_actor>(paths::storage_reader);
       if (!reader || s.a.attempt <= 1)
-        return start_main(self, "{}");
+        return start_main(self, member(s.a.code, "restarted_from").value_or("{}"));
       self->request(reader, std::chrono::seconds{30}, read_atom_v,
                     storage::read_request{"flow_status_of", {s.a.job_id}})
         .then(
           [self](storage::result_set& rs) {
             auto rec = rs.empty() || rs.rows[0][0].null ? std::string{"{}"} : rs.rows[0][0].text;
+            if (!member(rec, "modules")) // lost before its first status write
+              rec = member(self->state.a.code, "restarted_from").value_or("{}");
             start_main(self, rec);
           },
           [self](caf::error& e) {
@@ -309,8 +314,19 @@ caf::behavior flow_run(run_actor* self, job_assignment a, std::shared_ptr<regist
     },
     [self](progress_atom, uint64_t index, std::string& entry) {
       auto& s = self->state;
-      if (index < s.entries.size())
-        s.entries[index] = std::move(entry);
+      if (index >= s.entries.size())
+        return;
+      // early_return: sync callers get that step's result now; the rest
+      // runs on.
+      auto& early = s.ctx->def->value.early_return;
+      if (!early.empty() && !s.early_sent && !s.in_failure_module
+          && s.ctx->def->value.modules[index].id == early
+          && member(entry, "type").value_or("") == "\"Success\"")
+        if (auto d = s.ctx->reg->resolve_as<dispatcher_actor>(paths::dispatcher)) {
+          s.early_sent = true;
+          self->send(d, progress_atom_v, s.a.job_id, member(entry, "result").value_or("null"));
+        }
+      s.entries[index] = std::move(entry);
       persist(self);
     },
     [self](flowdone_atom, uint64_t tok, std::string& how, std::string& result,

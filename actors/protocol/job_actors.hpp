@@ -61,6 +61,9 @@ using worker_slot_actor = caf::typed_actor<
 ///   execution path. A slot that registers again (its node rejoined) names
 ///   the attempt it holds: the dispatcher adopts it if it is still current,
 ///   else tells the slot to `abort` it.
+/// - `wait` (job id, early_ok): as `wait`, but a flow with `early_return`
+///   answers it with that step's result as soon as it has one; the flow's
+///   run reports it with `progress` (job id, result JSON).
 /// - `drain` (slot-name prefix "<node>/", on): those slots, also ones that
 ///   register later, get no new jobs (on), or again (off); answered with
 ///   the number of slots drained.
@@ -70,6 +73,8 @@ using dispatcher_actor = caf::typed_actor<
   caf::replies_to<submit_atom, std::vector<job_spec>>::with<std::vector<submit_reply>>,
   caf::replies_to<cancel_atom, std::string, std::string, std::string>::with<cancel_reply>,
   caf::replies_to<wait_atom, std::string>::with<job_result>,
+  caf::replies_to<wait_atom, std::string, bool>::with<job_result>,
+  caf::reacts_to<progress_atom, std::string, std::string>,
   caf::reacts_to<watch_atom, std::string, job_watcher_actor>,
   caf::reacts_to<register_atom, worker_slot_actor, slot_info>,
   caf::reacts_to<ready_atom, std::string>,

@@ -1,7 +1,9 @@
 // `millrace flow push FILE --path PATH` (OpenFlow JSON or YAML; checked here
 // first, then by the server) and `millrace flow run PATH [--arg k=v]...
 // [--args JSON] [--wait]`: with --wait, each step's transitions are printed
-// to stderr as the flow runs, then its result to stdout.
+// to stderr as the flow runs, then its result to stdout. `flow resume ID`
+// approves the step a flow waits on (as the token's owner); `flow restart ID
+// --from STEP` runs a finished flow again from a top-level step.
 
 #include <fstream>
 #include <iostream>
@@ -26,6 +28,8 @@ namespace {
 const char* flow_usage =
   "usage: millrace flow push FILE --path PATH     (FILE: OpenFlow .json, .yaml or .yml)\n"
   "       millrace flow run PATH [--arg name=value]... [--args JSON] [--wait] [--tag T] [--timeout S]\n"
+  "       millrace flow resume FLOW_JOB_ID [--payload JSON]   (approve the step it waits on)\n"
+  "       millrace flow restart FLOW_JOB_ID --from STEP [--wait]\n"
   "  common: [--url http://HOST:PORT] [--token TOKEN] [--workspace W] [--config FILE]\n";
 
 std::string text_of(const rapidjson::Value& v) {
@@ -153,20 +157,64 @@ int flow_run(const api_endpoint& ep, const flags& f) {
   return follow_job(ep, r.body);
 }
 
+int flow_resume(const api_endpoint& ep, const flags& f) {
+  if (f.positional.size() != 2)
+    return usage("flow", "resume needs one FLOW_JOB_ID", flow_usage);
+  auto payload = value_of(f, "--payload");
+  rapidjson::Document d;
+  if (!payload.empty() && d.Parse(payload.c_str()).HasParseError())
+    return usage("flow", "--payload: expected JSON", flow_usage);
+  auto r = http_call(ep, "POST", ws_prefix(ep) + "jobs/flow/resume/" + url_encode(f.positional[1]),
+                     payload.empty() ? "null" : payload);
+  if (r.status != 200) {
+    print_api_error("flow resume", r);
+    return 1;
+  }
+  std::cout << r.body << "\n";
+  return 0;
+}
+
+int flow_restart(const api_endpoint& ep, const flags& f) {
+  if (f.positional.size() != 2)
+    return usage("flow", "restart needs one FLOW_JOB_ID", flow_usage);
+  auto step = value_of(f, "--from");
+  if (step.empty())
+    return usage("flow", "restart needs --from STEP (a top-level step id)", flow_usage);
+  auto r = http_call(ep, "POST",
+                     ws_prefix(ep) + "jobs/restart/f/" + url_encode(f.positional[1]) + "/from/"
+                       + url_encode(step),
+                     "{}");
+  if (r.status != 201) {
+    print_api_error("flow restart", r);
+    return 1;
+  }
+  if (!has(f, "--wait")) {
+    std::cout << r.body << "\n";
+    return 0;
+  }
+  std::cerr << "flow job " << r.body << "\n";
+  watch_flow(ep, r.body);
+  return follow_job(ep, r.body);
+}
+
 } // namespace
 
 int cmd_flow(const std::vector<std::string>& args) {
   try {
     auto f = parse_flags(args, {"--path", "--arg", "--args", "--tag", "--timeout", "--url",
-                                "--token", "--workspace"},
+                                "--token", "--workspace", "--payload", "--from"},
                          {"--wait"});
     if (f.positional.empty())
-      return usage("flow", "expected push or run", flow_usage);
+      return usage("flow", "expected push, run, resume or restart", flow_usage);
     auto ep = endpoint_of(f);
     if (f.positional[0] == "push")
       return flow_push(ep, f);
     if (f.positional[0] == "run")
       return flow_run(ep, f);
+    if (f.positional[0] == "resume")
+      return flow_resume(ep, f);
+    if (f.positional[0] == "restart")
+      return flow_restart(ep, f);
     return usage("flow", "unknown subcommand '" + f.positional[0] + "'", flow_usage);
   } catch (const config_error& e) {
     return usage("flow", e.what(), flow_usage);

@@ -18,6 +18,7 @@
 #include "actors/protocol/type_ids.hpp"
 #include "actors/protocol/types/uuid.hpp"
 #include "actors/system/registry.hpp"
+#include "api/cli/http_client.hpp"
 #include "api/service/api_state.hpp"
 #include "api/service/crypto.hpp"
 #include "api/service/json_out.hpp"
@@ -197,21 +198,6 @@ std::string base_url(const call_ptr& c) {
   auto* proto = c->req.header("x-forwarded-proto");
   return (proto && (*proto == "https" || *proto == "http") ? *proto : std::string{"http"}) + "://"
          + (host && !host->empty() ? *host : std::string{"localhost"});
-}
-
-std::string url_encode(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char ch : s) {
-    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
-      out += static_cast<char>(ch);
-    } else {
-      out += '%';
-      out += hex[ch >> 4];
-      out += hex[ch & 15];
-    }
-  }
-  return out;
 }
 
 void resume_urls(api_ptr self, const call_ptr& c) {

@@ -3,10 +3,12 @@
 // runs a flow value sent inline ({value, args, path?}), after the same static
 // checks as flows/create. The flow job pins the definition it runs (its
 // raw_code), so a later update does not change a run in flight.
+// jobs/restart/f/{id}/from/{step} runs a finished flow again from a step.
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "actors/protocol/types/uuid.hpp"
 #include "api/service/api_state.hpp"
 #include "api/service/json_out.hpp"
 #include "api/service/run_support.hpp"
@@ -84,6 +86,79 @@ void run_preview_flow(api_ptr self, const call_ptr& c, bool wait) {
   submit(self, c, std::move(spec), wait);
 }
 
+// jobs/restart/f/{id}/from/{step_id}: a new flow job with the finished
+// flow's pinned definition and args, whose top-level steps before `step_id`
+// count as done with their recorded results; it runs from `step_id` on. The
+// seed travels in the new job's definition ("restarted_from"), which the
+// flow engine reads on the job's first attempt.
+void restart_from(api_ptr self, const call_ptr& c) {
+  std::string id;
+  if (!actors::normalize_uuid(c->param("id"), id))
+    return fail(c, 400, "invalid_field", "'" + c->param("id") + "' is not a job id (a UUID)",
+                "/id");
+  auto step = c->param("step_id");
+  read(self, c, "job_view", {id, c->workspace()}, [self, c, id, step](storage::result_set& rs) {
+    if (rs.empty())
+      return not_found(c, "job " + id);
+    auto& row = rs.rows[0];
+    auto kind = col(rs, row, "kind").text;
+    if (kind != actors::job_kind::flow && kind != actors::job_kind::flowpreview)
+      return fail(c, 400, "invalid_field", "job " + id + " is not a flow (it is a " + kind + " job)",
+                  "/id");
+    auto state = col(rs, row, "state").text;
+    if (state == "queued" || state == "running")
+      return fail(c, 409, "still_running",
+                  "flow " + id + " is " + state + "; restart it once it finished");
+    rapidjson::Document status;
+    auto& fs = col(rs, row, "flow_status");
+    if (fs.null || status.Parse(fs.text.c_str()).HasParseError() || !status.IsObject()
+        || !status.HasMember("modules") || !status["modules"].IsArray())
+      return fail(c, 409, "no_status", "flow " + id + " has no recorded step status to restart from");
+    auto& mods = status["modules"];
+    std::string known;
+    rapidjson::SizeType k = 0;
+    for (; k < mods.Size(); ++k) {
+      auto mid = mods[k].HasMember("id") && mods[k]["id"].IsString() ? mods[k]["id"].GetString() : "";
+      if (mid == step)
+        break;
+      known += (known.empty() ? "" : ", ") + std::string{mid};
+    }
+    if (k == mods.Size())
+      return fail(c, 400, "invalid_field",
+                  "step '" + step + "' is not a top-level step of flow " + id
+                    + (known.empty() ? std::string{} : " (its steps: " + known + ")"),
+                  "/step_id");
+    rapidjson::Document seed{rapidjson::kObjectType};
+    auto& al = seed.GetAllocator();
+    rapidjson::Value done{rapidjson::kArrayType};
+    for (rapidjson::SizeType i = 0; i < k; ++i) {
+      auto& m = mods[i];
+      if (!m.HasMember("type") || !m["type"].IsString() || std::string{m["type"].GetString()} != "Success")
+        return fail(c, 409, "step_not_done",
+                    "step '" + std::string{m["id"].GetString()} + "' (before '" + step
+                      + "') did not succeed in flow " + id + "; restart from it instead");
+      done.PushBack(rapidjson::Value{m, al}, al);
+    }
+    rapidjson::Document code;
+    code.Parse(col(rs, row, "raw_code").text.c_str());
+    if (code.HasParseError() || !code.IsObject())
+      return fail(c, 409, "no_definition", "flow " + id + " has no definition to run again");
+    seed.AddMember("job", rapidjson::Value{id.c_str(), al}, al);
+    seed.AddMember("step", rapidjson::Value{step.c_str(), al}, al);
+    seed.AddMember("modules", done, al);
+    code.RemoveMember("restarted_from");
+    code.AddMember("restarted_from", rapidjson::Value{seed, code.GetAllocator()},
+                   code.GetAllocator());
+    actors::job_spec spec;
+    spec.kind = kind;
+    spec.script_path = col(rs, row, "script_path").text;
+    spec.code = text_of(code);
+    if (!build_spec(self, c, spec, col(rs, row, "args").text))
+      return;
+    submit(self, c, std::move(spec), false);
+  });
+}
+
 void run_f(api_ptr self, const call_ptr& c) { run_flow_path(self, c, false); }
 void wait_f(api_ptr self, const call_ptr& c) { run_flow_path(self, c, true); }
 void run_pf(api_ptr self, const call_ptr& c) { run_preview_flow(self, c, false); }
@@ -103,6 +178,8 @@ std::vector<endpoint> flow_run_endpoints() {
      "Run a flow value sent inline ({value, args}); answers the flow job's id"},
     {"POST", "/api/w/{workspace}/jobs/run_wait_result/preview_flow", access::token, wait_pf,
      "Run a flow value sent inline and answer its result"},
+    {"POST", "/api/w/{workspace}/jobs/restart/f/{id}/from/{step_id}", access::token, restart_from,
+     "Run a finished flow again from a top-level step; the steps before keep their results"},
   };
 }
 

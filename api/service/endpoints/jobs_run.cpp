@@ -246,7 +246,8 @@ void submit(api_ptr self, const call_ptr& c, actors::job_spec spec, bool wait) {
           return;
         }
         auto id = r.job_id;
-        self->request(d2, self->state.cfg.max_wait, actors::wait_atom_v, id)
+        // A flow's early_return answers as soon as that step finished.
+        self->request(d2, self->state.cfg.max_wait, actors::wait_atom_v, id, true)
           .then([c](actors::job_result& res) { answer_result(c, res); },
                 [self, c, id](caf::error& err) {
                   if (err == caf::sec::request_timeout) {

@@ -1,0 +1,131 @@
+// Flows over HTTP, continued: jobs/restart/f/{id}/from/{step} (a new flow job
+// whose steps before `step` keep their recorded results and do not run
+// again; refusals naming the problem), and early_return (run_wait_result
+// answers with that step's result while the rest of the flow runs on).
+
+#include <chrono>
+
+#include "actors/protocol/types/job.hpp"
+#include "tests/integration/api/api_fixture.hpp"
+
+namespace millrace::test {
+namespace {
+
+std::string str(const rapidjson::Value& v) { return v.IsString() ? v.GetString() : "<not a string>"; }
+
+bool contains(const std::string& hay, const std::string& needle) {
+  return hay.find(needle) != std::string::npos;
+}
+
+std::string bash(const std::string& id, const std::string& code, const std::string& transforms = "{}") {
+  return R"({"id":")" + id + R"(","value":{"type":"rawscript","language":"bash","content":")" + code
+         + R"(","input_transforms":)" + transforms + "}}";
+}
+
+// a prints a number that differs on every run; b fails unless flow_input.ok;
+// c returns a's result.
+std::string three_steps() {
+  return R"({"modules":[)" + bash("a", R"(echo $((RANDOM * 32768 + RANDOM)))") + ","
+         + bash("b", R"(ok=\"$1\"\n[ \"$ok\" = true ] || exit 4\necho 2)",
+                R"({"ok":{"type":"javascript","expr":"flow_input.ok"}})")
+         + ","
+         + bash("c", R"(x=\"$1\"\necho \"$x\")", R"({"x":{"type":"javascript","expr":"results.a"}})")
+         + "]}";
+}
+
+std::string run(const api_server& s, const std::string& value, const std::string& args) {
+  auto r = s.call(s.user_token, "POST", "/api/w/ws-a/jobs/run/preview_flow",
+                  R"({"value":)" + value + R"(,"args":)" + args + "}");
+  EXPECT_EQ(r.status, 201) << r.body;
+  return r.body;
+}
+
+rapidjson::Document job(const api_server& s, const std::string& id) {
+  auto g = s.call(s.user_token, "GET", "/api/w/ws-a/jobs_u/get/" + id);
+  EXPECT_EQ(g.status, 200) << g.body;
+  return json_of(g.body);
+}
+
+TEST(ApiFlowRestart, ARestartKeepsTheStepsBeforeAndRunsTheRest) {
+  api_server s;
+  auto first = run(s, three_steps(), R"({"ok":true})");
+  ASSERT_EQ(s.tree->wait(first).status, actors::job_status::success);
+  auto old = job(s, first);
+  auto a_result = std::string{old["flow_status"]["modules"][0]["result"].IsNumber()
+                                ? std::to_string(old["flow_status"]["modules"][0]["result"].GetInt64())
+                                : ""};
+  ASSERT_FALSE(a_result.empty());
+
+  auto r = s.call(s.user_token, "POST", "/api/w/ws-a/jobs/restart/f/" + first + "/from/b", "{}");
+  ASSERT_EQ(r.status, 201) << r.body;
+  auto second = r.body;
+  auto done = s.tree->wait(second);
+  ASSERT_EQ(done.status, actors::job_status::success) << done.result;
+  EXPECT_EQ(done.result, a_result) << "c returns a's recorded result: a did not run again";
+  auto now = job(s, second);
+  EXPECT_EQ(str(now["flow_status"]["modules"][0]["type"]), "Success");
+  EXPECT_EQ(str(now["job_kind"]), "flowpreview");
+  EXPECT_EQ(now["args"]["ok"].GetBool(), true) << "the first run's args";
+  auto steps = s.sql("SELECT count(*) FROM job WHERE parent_job = $1::uuid", {second});
+  EXPECT_EQ(steps.rows[0][0].text, "2") << "only b and c ran";
+
+  // Refusals, each naming the problem.
+  r = s.call(s.user_token, "POST", "/api/w/ws-a/jobs/restart/f/" + first + "/from/zz", "{}");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_TRUE(contains(r.body, "its steps: a, b, c")) << r.body;
+  r = s.call(s.user_b_token, "POST", "/api/w/ws-b/jobs/restart/f/" + first + "/from/b", "{}");
+  EXPECT_EQ(r.status, 404) << r.body;
+  r = s.call(s.user_token, "POST", "/api/w/ws-a/jobs/restart/f/not-a-uuid/from/b", "{}");
+  EXPECT_EQ(r.status, 400) << r.body;
+  push_script(s, s.user_token, "ws-a", "f/x/plain", "bash", "echo 1\n");
+  auto plain = s.call(s.user_token, "POST", "/api/w/ws-a/jobs/run/p/f/x/plain", "{}");
+  s.tree->wait(plain.body);
+  r = s.call(s.user_token, "POST", "/api/w/ws-a/jobs/restart/f/" + plain.body + "/from/a", "{}");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_TRUE(contains(r.body, "not a flow")) << r.body;
+
+  // A failed flow: restarting after the failed step is refused; from it, it
+  // runs that step again.
+  auto failed = run(s, three_steps(), R"({"ok":false})");
+  ASSERT_EQ(s.tree->wait(failed).status, actors::job_status::failure);
+  r = s.call(s.user_token, "POST", "/api/w/ws-a/jobs/restart/f/" + failed + "/from/c", "{}");
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_TRUE(contains(r.body, "step 'b' (before 'c') did not succeed")) << r.body;
+  r = s.call(s.user_token, "POST", "/api/w/ws-a/jobs/restart/f/" + failed + "/from/b", "{}");
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(s.tree->wait(r.body).status, actors::job_status::failure);
+}
+
+TEST(ApiFlowRestart, ARunningFlowCannotBeRestarted) {
+  api_server s;
+  auto id = run(s, R"({"modules":[)" + bash("slow", "sleep 5") + "]}", "{}");
+  auto r = s.call(s.user_token, "POST", "/api/w/ws-a/jobs/restart/f/" + id + "/from/slow", "{}");
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_EQ(str(json_of(r.body)["error"]), "still_running");
+  s.call(s.user_token, "POST", "/api/w/ws-a/jobs_u/queue/cancel/" + id, "{}");
+  s.tree->wait(id);
+}
+
+TEST(ApiFlowRestart, EarlyReturnAnswersWhileTheRestRunsOn) {
+  api_server s;
+  auto value = R"({"modules":[)" + bash("a", "echo 42") + "," + bash("b", "sleep 4\\necho 7")
+               + R"(],"early_return":"a"})";
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = s.call(s.user_token, "POST", "/api/w/ws-a/jobs/run_wait_result/preview_flow",
+                  R"({"value":)" + value + R"(,"args":{}})");
+  auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "42");
+  EXPECT_LT(took, std::chrono::seconds{4}) << "answered before step b ended";
+  // The flow itself runs on and ends with b's result.
+  auto flows = s.sql("SELECT id::text FROM job WHERE kind = 'flowpreview' ORDER BY created_at DESC "
+                     "LIMIT 1");
+  auto id = flows.rows[0][0].text;
+  EXPECT_EQ(str(job(s, id)["status"]), "running");
+  auto done = s.tree->wait(id);
+  EXPECT_EQ(done.status, actors::job_status::success);
+  EXPECT_EQ(done.result, "7");
+}
+
+} // namespace
+} // namespace millrace::test
