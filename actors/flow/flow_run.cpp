@@ -53,9 +53,17 @@ struct run_state {
   std::string final_result;
   bool reported = false;
   bool early_sent = false; // early_return's result went to the dispatcher
+  bool cached = false;     // the result came from the flow's cache_ttl
 };
 
 using run_actor = caf::stateful_actor<run_state>;
+
+// The flow's cache_ttl: a result of the same definition with the same args
+// kept within the ttl is this run's result, and no step runs.
+std::string cache_key(run_actor* self) {
+  return "flow\n" + self->state.a.code + "\n" + self->state.a.args;
+}
+
 
 std::string status_doc(run_actor* self) {
   auto& st = self->state;
@@ -67,6 +75,8 @@ std::string status_doc(run_actor* self) {
     {"step", std::to_string(step)}, {"modules", array_of(st.entries)}};
   if (!st.failure_entry.empty())
     doc.emplace_back("failure_module", st.failure_entry);
+  if (st.cached)
+    doc.emplace_back("cached", "true");
   return object_with("{}", doc);
 }
 
@@ -142,6 +152,14 @@ void persist(run_actor* self) {
 
 void finish_run(run_actor* self, std::string status, std::string result) {
   auto& st = self->state;
+  auto ttl = st.ctx->def ? st.ctx->def->value.cache_ttl : 0;
+  if (status == job_status::success && ttl > 0 && !st.cached)
+    if (auto w = st.ctx->reg->resolve_as<storage_writer_actor>(paths::storage_writer))
+      caf::anon_send(w, write_atom_v,
+                     storage::write_request{"cache_put",
+                                            {st.a.workspace, cache_key(self), result,
+                                             std::to_string(ttl)},
+                                            st.a.job_id});
   st.finishing = true;
   st.final_status = std::move(status);
   st.final_result = std::move(result);
@@ -234,6 +252,20 @@ void start_main(run_actor* self, const std::string& recorded) {
   start_sequence(self, std::move(in));
 }
 
+void start_or_cached(run_actor* self, storage_reader_actor reader) {
+  auto& st = self->state;
+  self->request(reader, std::chrono::seconds{30}, read_atom_v,
+                storage::read_request{"cache_get", {st.a.workspace, cache_key(self)}})
+    .then(
+      [self](storage::result_set& rs) {
+        if (rs.empty())
+          return start_main(self, "{}");
+        self->state.cached = true;
+        finish_run(self, job_status::success, rs.rows[0][0].text);
+      },
+      [self](caf::error&) { start_main(self, "{}"); });
+}
+
 caf::behavior flow_run(run_actor* self, job_assignment a, std::shared_ptr<registry> reg,
                        std::shared_ptr<expr::evaluator> eval, std::string path) {
   auto& st = self->state;
@@ -295,8 +327,12 @@ caf::behavior flow_run(run_actor* self, job_assignment a, std::shared_ptr<regist
       // restarts a finished flow from a step (jobs/restart/f/...): then the
       // steps before count as done with the results the definition carries.
       auto reader = s.ctx->reg->resolve_as<storage_reader_actor>(paths::storage_reader);
-      if (!reader || s.a.attempt <= 1)
-        return start_main(self, member(s.a.code, "restarted_from").value_or("{}"));
+      if (!reader || s.a.attempt <= 1) {
+        auto seed = member(s.a.code, "restarted_from");
+        if (reader && !seed && s.ctx->def->value.cache_ttl > 0)
+          return start_or_cached(self, reader);
+        return start_main(self, seed.value_or("{}"));
+      }
       self->request(reader, std::chrono::seconds{30}, read_atom_v,
                     storage::read_request{"flow_status_of", {s.a.job_id}})
         .then(

@@ -329,6 +329,8 @@ void report(seq_actor* self) {
     e.emplace_back("branch_chosen", c.branch_chosen);
   if (c.skipped)
     e.emplace_back("skipped", "true");
+  if (c.cached)
+    e.emplace_back("cached", "true");
   if (c.status == "WaitingForEvents")
     e.emplace_back("suspend", "{\"required_events\":" + std::to_string(c.required_events) + "}");
   if (!c.approvers.empty())

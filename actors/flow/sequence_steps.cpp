@@ -29,6 +29,8 @@ bool stale(seq_actor* self, uint64_t op) {
   return self->state.op != op || self->state.finished;
 }
 
+void after_success(seq_actor* self, std::string result);
+
 void submit(seq_actor* self, job_spec spec) {
   auto d = dispatcher_of(self);
   if (!d)
@@ -51,6 +53,36 @@ void submit(seq_actor* self, job_spec spec) {
                                                                  + "': the step job was not "
                                                                    "submitted: "
                                                                  + describe(e)));
+      });
+}
+
+// cache_ttl: a result of the same step (kind, language, version, code,
+// args) kept within its ttl is the step's result, and no job runs.
+void submit_or_cached(seq_actor* self, job_spec spec) {
+  auto& m = current(self);
+  auto reader = self->state.ctx->reg->resolve_as<storage_reader_actor>(paths::storage_reader);
+  if (m.cache_ttl <= 0 || !reader)
+    return submit(self, std::move(spec));
+  auto key = std::string{"step\n"} + spec.kind + "\n" + spec.language + "\n" + spec.script_hash
+             + "\n" + spec.script_path + "\n" + spec.code + "\n" + spec.args;
+  auto op = ++self->state.op;
+  self->request(reader, std::chrono::seconds{30}, read_atom_v,
+                storage::read_request{"cache_get", {spec.workspace, key}})
+    .then(
+      [self, op, spec, key](storage::result_set& rs) mutable {
+        if (stale(self, op))
+          return;
+        if (!rs.empty()) {
+          self->state.cur.cached = true;
+          return after_success(self, rs.rows[0][0].text);
+        }
+        self->state.cur.cache_key = key;
+        submit(self, std::move(spec));
+      },
+      [self, op, spec](caf::error&) mutable {
+        if (stale(self, op))
+          return;
+        submit(self, std::move(spec)); // no cache: run it
       });
 }
 
@@ -83,7 +115,7 @@ void resolve_and_submit(seq_actor* self, job_spec spec, storage::read_request re
           spec.script_hash = row[rs.column("hash")].text;
           spec.script_path = row[rs.column("path")].text;
         }
-        submit(self, std::move(spec));
+        submit_or_cached(self, std::move(spec));
       },
       [self, op](caf::error& e) {
         if (stale(self, op))
@@ -191,7 +223,7 @@ void run_leaf(seq_actor* self) {
       spec.code = m.content;
       spec.language = m.language;
       spec.script_path = m.path;
-      return submit(self, std::move(spec));
+      return submit_or_cached(self, std::move(spec));
     case module_type::script:
       spec.kind = job_kind::script;
       if (!m.hash.empty())
@@ -225,8 +257,18 @@ void wait_for_job(seq_actor* self, std::string job_id) {
       [self, op](job_result& r) {
         if (stale(self, op))
           return;
-        if (r.status == job_status::success)
+        if (r.status == job_status::success) {
+          auto& cur = self->state.cur;
+          if (!cur.cache_key.empty())
+            if (auto w = self->state.ctx->reg->resolve_as<storage_writer_actor>(paths::storage_writer))
+              caf::anon_send(w, write_atom_v,
+                             storage::write_request{"cache_put",
+                                                    {self->state.ctx->workspace, cur.cache_key,
+                                                     r.result,
+                                                     std::to_string(current(self).cache_ttl)},
+                                                    self->state.ctx->flow_job_id});
           return after_success(self, std::move(r.result));
+        }
         after_failure(self, std::move(r.result));
       },
       [self, op, job_id](caf::error& e) {

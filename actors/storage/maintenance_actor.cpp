@@ -61,6 +61,14 @@ void run_once(maint_ptr self) {
         self->state.last = "partition upkeep failed: " + describe(err);
         self->state.log->warn("{}", self->state.last);
       });
+  // Cached results past their expiry (cache_ttl).
+  storage::write_request expired{"cache_drop_expired", {}, "maintenance"};
+  self->request(writer, timeout, write_atom_v, std::move(expired))
+    .then([](storage::result_set&) {},
+          [self](caf::error& err) {
+            ++self->state.failures;
+            self->state.log->warn("dropping expired cached results failed: {}", describe(err));
+          });
   if (st.cfg.retention_days <= 0)
     return;
   storage::write_request drop{"drop_partitions", {std::to_string(st.cfg.retention_days)}, ""};
@@ -76,7 +84,8 @@ void run_once(maint_ptr self) {
         self->state.log->warn("retention failed: {}", describe(err));
       });
   // Timers of ended flow runs, and approval records past retention.
-  storage::write_request waits{"drop_flow_waits", {std::to_string(st.cfg.retention_days)}, ""};
+  storage::write_request waits{"drop_flow_waits", {std::to_string(st.cfg.retention_days)},
+                              "maintenance"};
   self->request(writer, timeout, write_atom_v, std::move(waits))
     .then([](storage::result_set&) {},
           [self](caf::error& err) {

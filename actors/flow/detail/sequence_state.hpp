@@ -43,6 +43,10 @@ struct module_run {
   // Approval steps: the step's result while it waits, who approved so far
   // ({resume_id, approver} objects) and how many approvals it needs.
   std::string suspended_result;
+  /// cache_ttl: the step's result came from the cache; or, when it runs, the
+  /// text its result is kept under.
+  bool cached = false;
+  std::string cache_key;
   std::vector<std::string> approvers;
   int required_events = 0;
 };

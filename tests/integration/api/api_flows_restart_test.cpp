@@ -1,7 +1,8 @@
 // Flows over HTTP, continued: jobs/restart/f/{id}/from/{step} (a new flow job
 // whose steps before `step` keep their recorded results and do not run
 // again; refusals naming the problem), and early_return (run_wait_result
-// answers with that step's result while the rest of the flow runs on).
+// answers with that step's result while the rest of the flow runs on), and
+// cache_ttl of steps and of whole flows.
 
 #include <chrono>
 
@@ -125,6 +126,66 @@ TEST(ApiFlowRestart, EarlyReturnAnswersWhileTheRestRunsOn) {
   auto done = s.tree->wait(id);
   EXPECT_EQ(done.status, actors::job_status::success);
   EXPECT_EQ(done.result, "7");
+}
+
+// The step prints a random number: a repeated run that prints the same one
+// got it from the cache.
+std::string cached_step(const std::string& where_ttl) {
+  return R"({"modules":[{"id":"r",)" + where_ttl
+         + R"("value":{"type":"rawscript","language":"bash",)"
+           R"x("content":"k=\"$1\"\necho $((RANDOM * 32768 + RANDOM))",)x"
+           R"("input_transforms":{"k":{"type":"javascript","expr":"flow_input.k"}}}}]})";
+}
+
+std::string run_wait(const api_server& s, const std::string& value, const std::string& args) {
+  auto r = s.call(s.user_token, "POST", "/api/w/ws-a/jobs/run_wait_result/preview_flow",
+                  R"({"value":)" + value + R"(,"args":)" + args + "}");
+  EXPECT_EQ(r.status, 200) << r.body;
+  return r.body;
+}
+
+std::string newest_flow(const api_server& s) {
+  return s.sql("SELECT id::text FROM job WHERE kind = 'flowpreview' ORDER BY created_at DESC, id "
+               "DESC LIMIT 1")
+    .rows[0][0]
+    .text;
+}
+
+std::string steps_of(const api_server& s, const std::string& flow) {
+  return s.sql("SELECT count(*) FROM job WHERE parent_job = $1::uuid", {flow}).rows[0][0].text;
+}
+
+TEST(ApiFlowRestart, CacheTtlKeepsResultsOfStepsAndOfWholeFlows) {
+  api_server s;
+  // A step's cache: same code and args, same result, no job.
+  auto step = cached_step(R"("cache_ttl":60,)");
+  auto first = run_wait(s, step, R"({"k":1})");
+  EXPECT_EQ(steps_of(s, newest_flow(s)), "1");
+  auto again = run_wait(s, step, R"({"k":1})");
+  EXPECT_EQ(again, first);
+  auto id = newest_flow(s);
+  EXPECT_EQ(steps_of(s, id), "0") << "the step came from the cache";
+  auto g = json_of(s.call(s.user_token, "GET", "/api/w/ws-a/jobs_u/get/" + id).body);
+  EXPECT_TRUE(g["flow_status"]["modules"][0]["cached"].GetBool());
+  // Other args: the step runs.
+  run_wait(s, step, R"({"k":2})");
+  EXPECT_EQ(steps_of(s, newest_flow(s)), "1");
+  // Without cache_ttl nothing is kept.
+  auto plain = cached_step("");
+  run_wait(s, plain, R"({"k":1})");
+  run_wait(s, plain, R"({"k":1})");
+  EXPECT_EQ(steps_of(s, newest_flow(s)), "1");
+
+  // A flow's cache: the whole run's result, no step.
+  auto flow = cached_step("");
+  flow.insert(flow.size() - 1, R"(,"cache_ttl":60)");
+  first = run_wait(s, flow, R"({"k":3})");
+  again = run_wait(s, flow, R"({"k":3})");
+  EXPECT_EQ(again, first);
+  id = newest_flow(s);
+  EXPECT_EQ(steps_of(s, id), "0");
+  g = json_of(s.call(s.user_token, "GET", "/api/w/ws-a/jobs_u/get/" + id).body);
+  EXPECT_TRUE(g["flow_status"]["cached"].GetBool()) << g["flow_status"].IsObject();
 }
 
 } // namespace
