@@ -13,6 +13,7 @@
 #include "actors/protocol/paths.hpp"
 #include "actors/protocol/storage_actor.hpp"
 #include "actors/system/registry.hpp"
+#include "runtime/flow/retry.hpp"
 #include "runtime/runtime.hpp"
 
 namespace millrace::actors::flow_engine {
@@ -159,20 +160,9 @@ void retry_later(seq_actor* self) {
   st.cur.failed_jobs.push_back(st.cur.job_id);
   st.cur.job_id.clear();
   int n = ++st.cur.retries;
-  double delay;
-  if (n <= r.constant_attempts) {
-    delay = r.constant_seconds;
-  } else {
-    // The n-th retry waits multiplier * seconds^n (n counts the constant
-    // attempts too), with random_factor percent of jitter.
-    delay = r.exponential_multiplier * std::pow(static_cast<double>(r.exponential_seconds), n);
-    if (r.random_factor > 0) {
-      static thread_local std::mt19937 rng{std::random_device{}()};
-      std::uniform_real_distribution<double> u(-1.0, 1.0);
-      delay *= 1.0 + u(rng) * r.random_factor / 100.0;
-    }
-  }
-  delay = std::min(std::max(delay, 0.0), 86400.0);
+  static thread_local std::mt19937 rng{std::random_device{}()};
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  auto delay = flow::retry_delay_s(r, n, u(rng));
   st.cur.status = "WaitingForExecutor";
   report(self);
   auto& m = current(self);
@@ -183,7 +173,7 @@ void retry_later(seq_actor* self) {
 void after_failure(seq_actor* self, std::string error) {
   auto& st = self->state;
   auto& m = current(self);
-  if (!m.retry || st.cur.retries >= m.retry->constant_attempts + m.retry->exponential_attempts)
+  if (!m.retry || !flow::may_retry(*m.retry, st.cur.retries))
     return module_failed(self, std::move(error));
   if (m.retry->retry_if.empty())
     return retry_later(self);

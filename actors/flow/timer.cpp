@@ -99,6 +99,13 @@ caf::behavior timer(timer_actor* self, std::shared_ptr<run_context> ctx, std::st
 
 } // namespace
 
+caf::actor spawn_timer(caf::actor_system& sys, std::shared_ptr<run_context> ctx, std::string key,
+                       std::string what, int64_t ms, caf::actor target, uint64_t op,
+                       std::string path) {
+  return sys.spawn(timer, std::move(ctx), std::move(key), std::move(what), ms, std::move(target),
+                   op, std::move(path));
+}
+
 void wait_timer(seq_actor* self, const std::string& key, std::string what, double seconds,
                 std::function<void()> k) {
   auto& st = self->state;

@@ -48,7 +48,11 @@ storage::op_result answer(fake_db& db, const storage::write_request& w) {
                      {"2026-01-01 00:00:00+00", "2026-01-01 00:00:00+00"});
   else if (s == "requeue_job")
     r.rows = one_row({"restarts"}, {std::to_string(++db.restarts[w.key])});
-  else if (s == "renew_lease")
+  else if (s == "flow_timer_start") {
+    auto left = db.timer_left_ms.count(w.params.at(1).text) ? db.timer_left_ms[w.params[1].text]
+                                                            : std::stoll(w.params.at(2).text);
+    r.rows = one_row({"left_ms", "deadline"}, {std::to_string(left), "2026-01-01 00:00:10+00"});
+  } else if (s == "renew_lease")
     r.rows = one_row({"cancel_requested"}, {"f"});
   else if (s == "complete_job" || s == "complete_unclaimed" || s == "cancel_queued")
     r.rows = one_row({"completed_at"}, {"2026-01-01 00:00:01+00"});

@@ -28,6 +28,9 @@ struct fake_db {
   storage::result_set recover_rows;
   /// Rows answered to job_status, by job id.
   std::map<std::string, storage::result_set> status_rows;
+  /// Milliseconds left answered to flow_timer_start, by key (a deadline
+  /// already recorded); keys not here answer the full wait.
+  std::map<std::string, int64_t> timer_left_ms;
   /// Decides the fate of a write: return false to fence it (no row).
   std::function<bool(const storage::write_request&)> applies;
 

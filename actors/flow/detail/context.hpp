@@ -95,6 +95,14 @@ constexpr const char* failure = "failure";
 constexpr const char* stopped = "stopped";
 } // namespace outcome
 
+/// A timer actor (actors/flow/timer.cpp): sends `target` (wake_atom, op)
+/// `ms` after it first started for `key` in this flow (the deadline is kept
+/// in the database through the registry's storage writer), then quits.
+/// Registered at `path`. Sequences spawn theirs linked; tests use this.
+caf::actor spawn_timer(caf::actor_system& sys, std::shared_ptr<run_context> ctx, std::string key,
+                       std::string what, int64_t ms, caf::actor target, uint64_t op,
+                       std::string path);
+
 /// Spawns a sequence linked to `parent` (an actor of the same run). It answers
 /// `parent` with (flowdone_atom, token, outcome, result JSON, failed step id).
 caf::actor spawn_sequence(caf::local_actor* parent, std::shared_ptr<run_context> ctx,
