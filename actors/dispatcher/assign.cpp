@@ -23,10 +23,13 @@ bool network_for(dispatcher_ptr self, const std::string& tag) {
 
 job_assignment assignment_of(dispatcher_ptr self, const job_entry& e) {
   auto& cfg = self->state.cfg;
+  // A flow has no timeout unless its run asked for one (an approval may wait
+  // longer than a script may run); a script gets the default.
+  bool is_flow = e.spec.kind == job_kind::flow || e.spec.kind == job_kind::flowpreview;
   return job_assignment{e.spec.id,       e.attempt,        e.owner,          e.created_at,
                         e.spec.workspace, e.spec.kind,      e.spec.language,  e.spec.script_path,
                         e.spec.code,     e.spec.args,
-                        e.spec.timeout_s > 0 ? e.spec.timeout_s : cfg.default_timeout_s,
+                        e.spec.timeout_s > 0 || is_flow ? e.spec.timeout_s : cfg.default_timeout_s,
                         network_for(self, e.spec.tag), e.spec.root_job, e.spec.created_by};
 }
 

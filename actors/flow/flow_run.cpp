@@ -169,6 +169,20 @@ void finish_run(run_actor* self, std::string status, std::string result) {
   report_outcome(self);
 }
 
+// Ends the run now (canceled, timed out): its sequences stop and cancel the
+// step jobs they wait for; no more steps, no failure module.
+void stop_run(run_actor* self, const char* status, std::string result) {
+  auto& s = self->state;
+  if (s.finishing)
+    return;
+  if (s.seq) {
+    self->unlink_from(s.seq);
+    self->send_exit(s.seq, caf::exit_reason::user_shutdown);
+    s.seq = nullptr;
+  }
+  finish_run(self, status, std::move(result));
+}
+
 void start_sequence(run_actor* self, seq_input in) {
   auto& st = self->state;
   st.seq_token++;
@@ -318,6 +332,8 @@ caf::behavior flow_run(run_actor* self, job_assignment a, std::shared_ptr<regist
     ctx.def = std::make_shared<flow::open_flow>(std::move(*parsed.flow));
     self->send(self, wake_atom_v, uint64_t{0});
   }
+  if (st.a.timeout_s > 0)
+    self->delayed_send(self, std::chrono::seconds{st.a.timeout_s}, timeout_atom_v);
   return {
     [self](wake_atom, uint64_t what) {
       auto& s = self->state;
@@ -376,16 +392,15 @@ caf::behavior flow_run(run_actor* self, job_assignment a, std::shared_ptr<regist
       main_done(self, how, std::move(result), failed_step);
     },
     [self](cancel_atom) {
-      auto& s = self->state;
-      if (s.finishing)
-        return;
-      if (s.seq) {
-        self->unlink_from(s.seq);
-        self->send_exit(s.seq, caf::exit_reason::user_shutdown);
-        s.seq = nullptr;
-      }
-      finish_run(self, job_status::canceled,
-                 runtime::error_json("Canceled", "the flow was canceled"));
+      stop_run(self, job_status::canceled, runtime::error_json("Canceled", "the flow was canceled"));
+    },
+    [self](timeout_atom) {
+      // The flow job's own timeout (?timeout= on the run), counted from this
+      // attempt's start: its steps are canceled and it ends timed_out.
+      auto secs = std::to_string(self->state.a.timeout_s);
+      stop_run(self, job_status::timed_out,
+               runtime::error_json("Timeout", "the flow ran longer than its timeout of " + secs
+                                                + " s; its running steps were canceled"));
     },
     [self](abort_atom) {
       auto& s = self->state;

@@ -2,7 +2,7 @@
 // whose steps before `step` keep their recorded results and do not run
 // again; refusals naming the problem), and early_return (run_wait_result
 // answers with that step's result while the rest of the flow runs on), and
-// cache_ttl of steps and of whole flows.
+// cache_ttl of steps and of whole flows, and a flow job's own timeout.
 
 #include <chrono>
 
@@ -186,6 +186,33 @@ TEST(ApiFlowRestart, CacheTtlKeepsResultsOfStepsAndOfWholeFlows) {
   EXPECT_EQ(steps_of(s, id), "0");
   g = json_of(s.call(s.user_token, "GET", "/api/w/ws-a/jobs_u/get/" + id).body);
   EXPECT_TRUE(g["flow_status"]["cached"].GetBool()) << g["flow_status"].IsObject();
+}
+
+TEST(ApiFlowRestart, AFlowPastItsTimeoutEndsTimedOutAndCancelsItsStep) {
+  api_server s;
+  auto r = s.call(s.user_token, "POST", "/api/w/ws-a/jobs/run/preview_flow?timeout=1",
+                  R"({"value":{"modules":[)" + bash("slow", "sleep 30") + "," + bash("never", "echo 1")
+                    + R"(]},"args":{}})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  auto t0 = std::chrono::steady_clock::now();
+  auto done = s.tree->wait(r.body);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds{15});
+  EXPECT_EQ(done.status, actors::job_status::timed_out) << done.result;
+  EXPECT_TRUE(contains(done.result, "timeout of 1 s")) << done.result;
+  auto step = s.sql("SELECT c.status FROM job j JOIN job_completed c ON c.job_id = j.id "
+                    "WHERE j.parent_job = $1::uuid",
+                    {r.body});
+  ASSERT_EQ(step.rows.size(), 1u) << "only the slow step ran";
+  EXPECT_EQ(step.rows[0][0].text, "canceled");
+  // Without ?timeout= a flow has no timeout of its own (the script default
+  // does not apply to flows).
+  r = s.call(s.user_token, "POST", "/api/w/ws-a/jobs/run/preview_flow",
+             R"({"value":{"modules":[]},"args":{}})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  s.tree->wait(r.body);
+  EXPECT_EQ(json_of(s.call(s.user_token, "GET", "/api/w/ws-a/jobs_u/get/" + r.body).body)["timeout"]
+              .IsNull(),
+            true);
 }
 
 } // namespace
