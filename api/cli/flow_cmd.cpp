@@ -111,6 +111,22 @@ void watch_flow(const api_endpoint& ep, const std::string& id) {
   }
 }
 
+// A flow job was started (201, its id): print the id, or with --wait follow
+// its steps, then print its result.
+int started(const api_endpoint& ep, const flags& f, const http_reply& r, const char* what) {
+  if (r.status != 201) {
+    print_api_error(what, r);
+    return 1;
+  }
+  if (!has(f, "--wait")) {
+    std::cout << r.body << "\n";
+    return 0;
+  }
+  std::cerr << "flow job " << r.body << "\n";
+  watch_flow(ep, r.body);
+  return follow_job(ep, r.body);
+}
+
 int flow_run(const api_endpoint& ep, const flags& f) {
   if (f.positional.size() != 2)
     return usage("flow", "run needs one flow PATH", flow_usage);
@@ -144,17 +160,7 @@ int flow_run(const api_endpoint& ep, const flags& f) {
   }
   auto r = http_call(ep, "POST", ws_prefix(ep) + "jobs/run/f/" + url_encode(path, true) + query,
                      text_of(args));
-  if (r.status != 201) {
-    print_api_error("flow run", r);
-    return 1;
-  }
-  if (!has(f, "--wait")) {
-    std::cout << r.body << "\n";
-    return 0;
-  }
-  std::cerr << "flow job " << r.body << "\n";
-  watch_flow(ep, r.body);
-  return follow_job(ep, r.body);
+  return started(ep, f, r, "flow run");
 }
 
 int flow_resume(const api_endpoint& ep, const flags& f) {
@@ -184,17 +190,7 @@ int flow_restart(const api_endpoint& ep, const flags& f) {
                      ws_prefix(ep) + "jobs/restart/f/" + url_encode(f.positional[1]) + "/from/"
                        + url_encode(step),
                      "{}");
-  if (r.status != 201) {
-    print_api_error("flow restart", r);
-    return 1;
-  }
-  if (!has(f, "--wait")) {
-    std::cout << r.body << "\n";
-    return 0;
-  }
-  std::cerr << "flow job " << r.body << "\n";
-  watch_flow(ep, r.body);
-  return follow_job(ep, r.body);
+  return started(ep, f, r, "flow restart");
 }
 
 } // namespace
