@@ -204,15 +204,6 @@ TEST(ApiFlowRestart, AFlowPastItsTimeoutEndsTimedOutAndCancelsItsStep) {
                     {r.body});
   ASSERT_EQ(step.rows.size(), 1u) << "only the slow step ran";
   EXPECT_EQ(step.rows[0][0].text, "canceled");
-  // Without ?timeout= a flow has no timeout of its own (the script default
-  // does not apply to flows).
-  r = s.call(s.user_token, "POST", "/api/w/ws-a/jobs/run/preview_flow",
-             R"({"value":{"modules":[]},"args":{}})");
-  ASSERT_EQ(r.status, 201) << r.body;
-  s.tree->wait(r.body);
-  EXPECT_EQ(json_of(s.call(s.user_token, "GET", "/api/w/ws-a/jobs_u/get/" + r.body).body)["timeout"]
-              .IsNull(),
-            true);
 }
 
 } // namespace
