@@ -39,7 +39,16 @@ void batch_writer::start(bool connect_now) {
 
 void batch_writer::stop() {
   stop_async(nullptr);
-  if (thread_.joinable())
+  if (!thread_.joinable())
+    return;
+  // The writer thread itself can be the one destroying this object: its
+  // last act, the stop callback, may drop the last reference to the actor
+  // that owns it (the actor quit meanwhile). Joining itself would throw
+  // ("Resource deadlock avoided"); the thread no longer uses this object
+  // after that callback, so it is let go.
+  if (thread_.get_id() == std::this_thread::get_id())
+    thread_.detach();
+  else
     thread_.join();
 }
 

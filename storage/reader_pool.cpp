@@ -24,9 +24,16 @@ void reader_pool::start() {
 
 void reader_pool::stop() {
   stop_async(nullptr);
-  for (auto& t : threads_)
-    if (t.joinable())
+  // As in batch_writer::stop: the last reader thread's stop callback may
+  // destroy the pool; that thread is let go instead of joining itself.
+  for (auto& t : threads_) {
+    if (!t.joinable())
+      continue;
+    if (t.get_id() == std::this_thread::get_id())
+      t.detach();
+    else
       t.join();
+  }
   threads_.clear();
 }
 
