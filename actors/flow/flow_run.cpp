@@ -6,6 +6,7 @@
 
 #include "actors/flow/flow_run.hpp"
 
+#include <optional>
 #include <set>
 
 #include <spdlog/spdlog.h>
@@ -64,6 +65,14 @@ std::string cache_key(run_actor* self) {
   return "flow\n" + self->state.a.code + "\n" + self->state.a.args;
 }
 
+// What a restarted flow carries (jobs/restart/f/...): the steps done before.
+// A plain search first, so an ordinary flow start does not parse its whole
+// definition again.
+std::optional<std::string> restart_seed(const std::string& code) {
+  if (code.find("\"restarted_from\"") == std::string::npos)
+    return std::nullopt;
+  return member(code, "restarted_from");
+}
 
 std::string status_doc(run_actor* self) {
   auto& st = self->state;
@@ -344,7 +353,7 @@ caf::behavior flow_run(run_actor* self, job_assignment a, std::shared_ptr<regist
       // steps before count as done with the results the definition carries.
       auto reader = s.ctx->reg->resolve_as<storage_reader_actor>(paths::storage_reader);
       if (!reader || s.a.attempt <= 1) {
-        auto seed = member(s.a.code, "restarted_from");
+        auto seed = restart_seed(s.a.code);
         if (reader && !seed && s.ctx->def->value.cache_ttl > 0)
           return start_or_cached(self, reader);
         return start_main(self, seed.value_or("{}"));
@@ -355,7 +364,7 @@ caf::behavior flow_run(run_actor* self, job_assignment a, std::shared_ptr<regist
           [self](storage::result_set& rs) {
             auto rec = rs.empty() || rs.rows[0][0].null ? std::string{"{}"} : rs.rows[0][0].text;
             if (!member(rec, "modules")) // lost before its first status write
-              rec = member(self->state.a.code, "restarted_from").value_or("{}");
+              rec = restart_seed(self->state.a.code).value_or("{}");
             start_main(self, rec);
           },
           [self](caf::error& e) {

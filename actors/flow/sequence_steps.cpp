@@ -3,7 +3,6 @@
 // wait for its end, then stop_after_if, retries (constant, then exponential,
 // with retry_if) and continue_on_error.
 
-#include <cmath>
 #include <random>
 
 #include "actors/flow/detail/json_util.hpp"
@@ -60,9 +59,10 @@ void submit(seq_actor* self, job_spec spec) {
 // cache_ttl: a result of the same step (kind, language, version, code,
 // args) kept within its ttl is the step's result, and no job runs.
 void submit_or_cached(seq_actor* self, job_spec spec) {
-  auto& m = current(self);
+  if (current(self).cache_ttl <= 0)
+    return submit(self, std::move(spec));
   auto reader = self->state.ctx->reg->resolve_as<storage_reader_actor>(paths::storage_reader);
-  if (m.cache_ttl <= 0 || !reader)
+  if (!reader)
     return submit(self, std::move(spec));
   auto key = std::string{"step\n"} + spec.kind + "\n" + spec.language + "\n" + spec.script_hash
              + "\n" + spec.script_path + "\n" + spec.code + "\n" + spec.args;
