@@ -26,10 +26,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
 #include <stdexcept>
 
 #include "sandbox/detail/bwrap_args.hpp"
 #include "sandbox/detail/cgroup.hpp"
+#include "sandbox/detail/etc_snapshot.hpp"
 #include "sandbox/detail/plan_check.hpp"
 #include "sandbox/detail/process_reactor.hpp"
 #include "sandbox/detail/sandbox_job.hpp"
@@ -50,9 +52,7 @@ using namespace detail;
 constexpr const char* helper_name = "millrace-sandbox-exec";
 constexpr int fd_status = 4;
 constexpr int fd_args = 5;
-constexpr int fd_passwd = 6;
-constexpr int fd_group = 7;
-constexpr int fd_first_file = 8;
+constexpr int fd_first_file = 6;
 
 bool executable(const std::string& path) {
   return !path.empty() && ::access(path.c_str(), X_OK) == 0;
@@ -159,8 +159,10 @@ public:
     helper_ = find_helper(cfg_);
     as_root_ = ::geteuid() == 0;
     identity_ = lookup_identity(cfg_, as_root_);
-    passwd_ = synthetic_passwd(identity_);
-    group_ = synthetic_group(identity_);
+    std::error_code ec;
+    auto tmp = std::filesystem::temp_directory_path(ec);
+    etc_ = std::make_unique<etc_snapshots>("/etc", etc_snapshots::default_names(), synthetic_passwd(identity_),
+                                           synthetic_group(identity_), ec ? "/tmp" : tmp.string());
     if (cfg_.use_cgroups) {
       cgroups_ = probe_cgroups(cfg_.cgroup_parent, no_cgroups_);
       if (cgroups_.usable())
@@ -202,8 +204,7 @@ private:
   std::string helper_;
   bool as_root_ = false;
   sandbox_identity identity_;
-  std::string passwd_;
-  std::string group_;
+  std::unique_ptr<etc_snapshots> etc_;
   cgroup_layout cgroups_;
   std::string no_cgroups_;
   std::atomic<uint64_t> next_id_{1};
@@ -287,10 +288,7 @@ std::shared_ptr<process> bwrap_launcher::start(const launch_plan& plan, const li
     if (!in)
       return fail("cannot hold stdin data");
   }
-  auto pw = sealed_memfd("millrace-passwd", passwd_, error);
-  auto gr = pw ? sealed_memfd("millrace-group", group_, error) : unique_fd{};
-  if (!pw || !gr)
-    return fail("cannot prepare /etc");
+  auto etc = etc_->current();
   std::vector<unique_fd> files;
   files.reserve(plan.files.size());
   for (auto& f : plan.files) {
@@ -298,8 +296,9 @@ std::shared_ptr<process> bwrap_launcher::start(const launch_plan& plan, const li
     if (!files.back())
       return fail("cannot hold job file " + f.path);
   }
-  bwrap_fds layout{fd_status, fd_passwd, fd_group, fd_first_file};
-  auto args = sealed_memfd("millrace-bwrap-args", nul_joined(bwrap_options(plan, lim, layout)), error);
+  bwrap_fds layout{fd_status, fd_first_file};
+  auto args = sealed_memfd("millrace-bwrap-args", nul_joined(bwrap_options(plan, lim, layout, etc->dir())),
+                           error);
   if (!args)
     return fail("cannot prepare bwrap arguments");
 
@@ -307,8 +306,7 @@ std::shared_ptr<process> bwrap_launcher::start(const launch_plan& plan, const li
   req.program = helper_;
   req.argv = helper_argv(plan, lim, cg.get());
   req.env = {"PATH=/usr/bin:/bin"};
-  req.fds = {in.get(), out_w.get(), err_w.get(), res_w ? res_w.get() : -1, st_w.get(), args.get(), pw.get(),
-             gr.get()};
+  req.fds = {in.get(), out_w.get(), err_w.get(), res_w ? res_w.get() : -1, st_w.get(), args.get()};
   for (auto& f : files)
     req.fds.push_back(f.get());
 
@@ -333,6 +331,7 @@ std::shared_ptr<process> bwrap_launcher::start(const launch_plan& plan, const li
   setup.result = std::move(res_r);
   setup.status = std::move(st_r);
   setup.cgroup = std::move(cg);
+  setup.etc = std::move(etc);
   setup.events = std::move(events);
   setup.started = started;
   auto job = std::make_shared<sandbox_job>(std::move(setup), *reactor_);

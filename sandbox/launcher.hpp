@@ -158,7 +158,8 @@ public:
 };
 
 /// The bubblewrap launcher. Throws std::runtime_error when bwrap or the exec
-/// helper is missing.
+/// helper is missing, or when the sandbox's /etc cannot be prepared in the
+/// temporary folder.
 std::unique_ptr<launcher> make_bwrap_launcher(launcher_config cfg);
 
 } // namespace millrace::sandbox

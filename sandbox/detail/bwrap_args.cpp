@@ -6,17 +6,6 @@ namespace millrace::sandbox::detail {
 
 namespace {
 
-/// Host files of /etc a program may reasonably need: the dynamic loader's
-/// cache, alternatives symlinks (/usr/bin/awk -> /etc/alternatives/awk), CA
-/// certificates, the time zone and name-service basics. Bound read-only with
-/// --ro-bind-try so a host without one of them still works.
-constexpr const char* etc_files[] = {
-  "/etc/ld.so.cache", "/etc/ld.so.conf",   "/etc/ld.so.conf.d",  "/etc/alternatives",
-  "/etc/ssl/certs",   "/etc/ssl/openssl.cnf", "/etc/localtime",  "/etc/timezone",
-  "/etc/nsswitch.conf", "/etc/hosts",      "/etc/host.conf",     "/etc/protocols",
-  "/etc/services",
-};
-
 void add(std::vector<std::string>& out, std::initializer_list<std::string> items) {
   out.insert(out.end(), items);
 }
@@ -27,7 +16,8 @@ bool has_env(const launch_plan& plan, const std::string& name) {
 
 } // namespace
 
-std::vector<std::string> bwrap_options(const launch_plan& plan, const limits& lim, const bwrap_fds& fds) {
+std::vector<std::string> bwrap_options(const launch_plan& plan, const limits& lim, const bwrap_fds& fds,
+                                       const std::string& etc_dir) {
   std::vector<std::string> a;
   a.reserve(96 + 4 * plan.files.size() + 3 * plan.env.size());
   // Namespaces. --unshare-user is what bwrap would pick anyway when it runs
@@ -52,12 +42,12 @@ std::vector<std::string> bwrap_options(const launch_plan& plan, const limits& li
   if (lim.job_dir_bytes != 0)
     add(a, {"--size", std::to_string(lim.job_dir_bytes)});
   add(a, {"--tmpfs", "/dev/shm", "--remount-ro", "/dev"});
-  for (auto* f : etc_files)
-    add(a, {"--ro-bind-try", f, f});
+  // /etc: the launcher's copy of the host files a program may need and the
+  // synthetic passwd and group, in one bind. Its resolv.conf is empty; a job
+  // with network gets the host's bound over it.
+  add(a, {"--ro-bind", etc_dir, "/etc"});
   if (plan.network)
     add(a, {"--ro-bind-try", "/etc/resolv.conf", "/etc/resolv.conf"});
-  add(a, {"--perms", "0644", "--ro-bind-data", std::to_string(fds.passwd), "/etc/passwd"});
-  add(a, {"--perms", "0644", "--ro-bind-data", std::to_string(fds.group), "/etc/group"});
 
   // The job folder: a tmpfs whose pages are charged to the job's memory
   // cgroup and vanish with the mount namespace. /tmp is a symlink into it,

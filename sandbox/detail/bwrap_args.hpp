@@ -29,14 +29,15 @@ struct bwrap_fds {
   /// --json-status-fd: {"child-pid": N} at start, {"exit-code": N} when the
   /// job's main process ended (missing when setup or exec failed).
   int status = -1;
-  int passwd = -1;
-  int group = -1;
   /// plan.files[i] is read from first_file + i.
   int first_file = -1;
 };
 
 /// Every option before "--" (the command follows on the real command line).
-std::vector<std::string> bwrap_options(const launch_plan& plan, const limits& lim, const bwrap_fds& fds);
+/// `etc_dir`: the host folder bound read-only as the sandbox's /etc
+/// (etc_snapshot.hpp).
+std::vector<std::string> bwrap_options(const launch_plan& plan, const limits& lim, const bwrap_fds& fds,
+                                       const std::string& etc_dir);
 
 /// /etc/passwd and /etc/group of the sandbox: root, nobody and the job's user
 /// only. The host's files (and /etc/shadow) never enter the sandbox.

@@ -49,6 +49,7 @@ sandbox_job::sandbox_job(job_setup setup, process_reactor& reactor)
     result_(std::move(setup.result)),
     status_(std::move(setup.status)),
     cgroup_(std::move(setup.cgroup)),
+    etc_(std::move(setup.etc)),
     events_(std::move(setup.events)),
     started_(setup.started) {
   // nop

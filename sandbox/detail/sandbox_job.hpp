@@ -22,6 +22,7 @@
 #include <string>
 
 #include "sandbox/detail/cgroup.hpp"
+#include "sandbox/detail/etc_snapshot.hpp"
 #include "sandbox/detail/process_reactor.hpp"
 #include "sandbox/detail/unique_fd.hpp"
 #include "sandbox/launcher.hpp"
@@ -49,6 +50,8 @@ struct job_setup {
   unique_fd result; ///< empty without a result channel
   unique_fd status;
   std::unique_ptr<job_cgroup> cgroup; ///< null without cgroups
+  /// The /etc copy bwrap binds: kept until the job is gone.
+  std::shared_ptr<const etc_snapshot> etc;
   process_events events;
   std::chrono::steady_clock::time_point started;
 };
@@ -114,6 +117,7 @@ private:
   unique_fd result_;
   unique_fd status_;
   std::unique_ptr<job_cgroup> cgroup_;
+  std::shared_ptr<const etc_snapshot> etc_;
   process_events events_;
   const std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point ended_;
