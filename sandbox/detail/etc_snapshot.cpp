@@ -22,6 +22,21 @@ namespace millrace::sandbox::detail {
 namespace {
 
 constexpr int max_depth = 4;
+
+/// The sandbox's name services: its own files only. The host's
+/// nsswitch.conf may name modules (systemd, sss, ldap, mdns) that reach host
+/// daemons through sockets a job does not have; inside, the synthetic
+/// passwd and group are the only accounts.
+constexpr std::string_view nsswitch = "passwd: files\n"
+                                      "group: files\n"
+                                      "shadow: files\n"
+                                      "gshadow: files\n"
+                                      "hosts: files dns\n"
+                                      "networks: files\n"
+                                      "protocols: files\n"
+                                      "services: files\n"
+                                      "ethers: files\n"
+                                      "rpc: files\n";
 constexpr std::string_view prefix = "millrace-etc-";
 
 /// "millrace-etc-<pid>-<start time>-": the owner in the name lets a new
@@ -203,8 +218,7 @@ std::vector<std::string> etc_snapshots::default_names() {
   // /etc/alternatives/awk), CA certificates, the time zone and name-service
   // basics. Never shadow, sudoers, ssh keys or anything with secrets.
   return {"ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "ssl/certs", "ssl/openssl.cnf",
-          "localtime",   "timezone",   "nsswitch.conf", "hosts",       "host.conf", "protocols",
-          "services"};
+          "localtime",   "timezone",   "hosts",     "host.conf",    "protocols", "services"};
 }
 
 std::string etc_snapshots::fingerprint() const {
@@ -251,9 +265,11 @@ std::shared_ptr<const etc_snapshot> etc_snapshots::make_copy(std::string& error)
     if (!make_parents(root, rel, error) || !copy_entry(root_ + "/" + rel, root + "/" + rel, 0, error))
       return nullptr;
   }
-  // The synthetic accounts, and an empty resolv.conf: the mount point a
-  // job with network binds the host's over (without network it stays empty).
+  // The synthetic accounts and name services, and an empty resolv.conf:
+  // the mount point a job with network binds the host's over (without
+  // network it stays empty).
   if (!write_file(root + "/passwd", passwd_, 0644, error) || !write_file(root + "/group", group_, 0644, error)
+      || !write_file(root + "/nsswitch.conf", std::string{nsswitch}, 0644, error)
       || !write_file(root + "/resolv.conf", "", 0644, error))
     return nullptr;
   if (::chmod(root.c_str(), 0755) != 0) {

@@ -1,7 +1,7 @@
 // The sandbox's /etc: a private copy of the few host files a program may
 // need (the loader cache, alternatives, CA certificates, the time zone,
-// name-service basics), plus the synthetic passwd and group, bound read-only
-// as /etc with one mount.
+// hosts, protocols, services), plus a synthetic passwd, group and
+// nsswitch.conf, bound read-only as /etc with one mount.
 //
 // Why a copy: bwrap reads all of /proc/self/mountinfo after every bind it
 // makes. Binding fifteen files one by one made those reads about a quarter

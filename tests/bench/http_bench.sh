@@ -16,7 +16,8 @@
 #      slots (the jobs stay queued): durable submissions per second, checked
 #      against the rows in the database afterwards.
 # wrk and the server share the machine's cores. SERVER_FLAGS adds settings
-# flags to both servers (e.g. --api.io_threads=1). Prints RESULT lines.
+# flags to both servers (e.g. --api.io_threads=1); ONLY=reads|latency|submit
+# runs one group (1, 2 or 3). Prints RESULT lines.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${MILLRACE_BIN:-$root/build/release/bin/millrace}
@@ -24,6 +25,9 @@ db=${MILLRACE_TEST_DATABASE_URL:?run under .ci/with-test-pg.sh}
 duration=${DURATION:-10}
 port=${PORT:-18480}
 conns=${CONNS:-64}
+only=${ONLY:-}
+case "$only" in ''|reads|latency|submit) ;; *) echo "http_bench: ONLY must be reads, latency or submit" >&2; exit 2 ;; esac
+want() { [ -z "$only" ] || [ "$only" = "$1" ]; }
 lua=$root/tests/bench/http/request.lua
 work=$(mktemp -d /tmp/millrace-http-bench.XXXXXX)
 pid=
@@ -68,25 +72,34 @@ run_wrk() { # NAME THREADS CONNS METHOD PATH [BODY]
 }
 
 # 1 and 2: a server with its default worker slots.
+if want reads || want latency; then
 start_server
 export TOKEN
 TOKEN=$(head -n1 "$work/admin-token")
+if want reads; then
 job=$(api POST /api/w/admins/jobs/run_wait_result/preview '{"kind":"identity","args":{"warm":1}}' >/dev/null;
       api POST /api/w/admins/jobs/run/preview '{"kind":"identity","args":{"x":1}}')
 api GET "/api/w/admins/jobs_u/completed/get_result_maybe/$job" >/dev/null
 queued=$(api POST '/api/w/admins/jobs/run/preview?scheduled_in_secs=86400' '{"kind":"noop"}')
 run_wrk jobs_u_get_finished 2 "$conns" GET "/api/w/admins/jobs_u/get/$job"
 run_wrk jobs_u_get_queued 2 "$conns" GET "/api/w/admins/jobs_u/get/$queued"
+fi
+if want latency; then
 run_wrk run_wait_result_identity 1 1 POST /api/w/admins/jobs/run_wait_result/preview \
   '{"kind":"identity","args":{"x":1}}'
 # The flow engine's latency target: a 3-step identity flow, stored by path.
 api POST /api/w/admins/flows/create \
   '{"path":"f/bench/three","summary":"","value":{"modules":[{"id":"a","value":{"type":"identity"}},{"id":"b","value":{"type":"identity"}},{"id":"c","value":{"type":"identity"}}]}}' >/dev/null
 run_wrk run_wait_result_flow3 1 1 POST /api/w/admins/jobs/run_wait_result/f/f/bench/three '{"x":1}'
+fi
 stop_server
+fi
 
 # 3: durable submissions, no slots to run them.
+want submit || exit 0
 start_server --worker.slots=0 --dispatcher.max_unfinished_per_workspace=100000000
+export TOKEN
+TOKEN=$(head -n1 "$work/admin-token")
 api POST /api/w/admins/scripts/create \
   '{"path":"f/bench/echo","language":"bash","content":"x=\"$1\"\necho \"$x\"\n"}' >/dev/null
 before=$(psql "$db" -Atc "SELECT count(*) FROM job WHERE script_path = 'f/bench/echo'")

@@ -93,6 +93,7 @@ TEST_F(EtcSnapshot, CopiesFilesLinksAndFoldersWithTheAccounts) {
   EXPECT_EQ(slurp(d + "/passwd"), "root:x:0:0::/:/bin/sh\n");
   EXPECT_EQ(slurp(d + "/group"), "root:x:0:\n");
   EXPECT_EQ(mode_of(d + "/passwd"), 0644u);
+  EXPECT_EQ(slurp(d + "/nsswitch.conf").rfind("passwd: files\ngroup: files\n", 0), 0u);
   EXPECT_TRUE(fs::is_regular_file(d + "/resolv.conf"));
   EXPECT_EQ(fs::file_size(d + "/resolv.conf"), 0u);
 }
@@ -169,7 +170,7 @@ TEST(SandboxEtc, JobsSeeTheCopyAndTheHostResolverOnlyWithNetwork) {
   auto run = [&](bool network) {
     auto plan = bash("cat /etc/resolv.conf; echo --; [ -s /etc/ld.so.cache ] && echo cache; "
                      "readlink /etc/localtime >/dev/null && echo tz; ls /etc/ssl/certs | grep -c . ; "
-                     "cut -d: -f1 /etc/passwd | tr '\\n' ' '");
+                     "getent passwd nobody >/dev/null && echo accounts; cut -d: -f1 /etc/passwd | tr '\\n' ' '");
     plan.network = network;
     job_record rec;
     std::string error;
@@ -183,6 +184,7 @@ TEST(SandboxEtc, JobsSeeTheCopyAndTheHostResolverOnlyWithNetwork) {
   auto without = run(false);
   EXPECT_EQ(without.rfind("--\n", 0), 0u) << without;
   EXPECT_NE(without.find("cache\n"), std::string::npos) << without;
+  EXPECT_NE(without.find("accounts\n"), std::string::npos) << without;
   if (fs::is_symlink("/etc/localtime")) {
     EXPECT_NE(without.find("tz\n"), std::string::npos) << without;
   }
