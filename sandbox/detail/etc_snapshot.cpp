@@ -47,7 +47,8 @@ std::string owner_prefix() {
   return p;
 }
 
-/// Removes the copies under `parent` whose owner process is gone.
+/// Removes the copies under `parent` whose owner process is gone (folders
+/// of this user only).
 void remove_stale(const std::string& parent) {
   DIR* d = ::opendir(parent.c_str());
   if (d == nullptr)
@@ -60,8 +61,13 @@ void remove_stale(const std::string& parent) {
     unsigned long long pid = 0, start = 0;
     if (std::sscanf(e->d_name + prefix.size(), "%llu-%llu-", &pid, &start) != 2)
       continue;
-    if (pid == 0 || process_start_time(static_cast<pid_t>(pid)) != start)
-      stale.push_back(parent + "/" + e->d_name);
+    if (pid != 0 && process_start_time(static_cast<pid_t>(pid)) == start)
+      continue; // its owner lives
+    // Only our own folders: never follow a link or touch another user's.
+    struct stat st{};
+    auto path = parent + "/" + e->d_name;
+    if (::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid())
+      stale.push_back(path);
   }
   ::closedir(d);
   for (auto& dir : stale) {
