@@ -31,6 +31,7 @@ struct endpoint {
 std::vector<endpoint> script_endpoints();
 std::vector<endpoint> job_run_endpoints();
 std::vector<endpoint> job_read_endpoints();
+std::vector<endpoint> job_compat_endpoints();
 std::vector<endpoint> flow_endpoints();
 std::vector<endpoint> flow_run_endpoints();
 std::vector<endpoint> flow_resume_endpoints();

@@ -5,6 +5,7 @@
 #include "actors/protocol/errors.hpp"
 #include "actors/protocol/types/uuid.hpp"
 #include "api/service/api_state.hpp"
+#include "api/service/endpoints/job_view.hpp"
 #include "api/service/json_out.hpp"
 
 namespace millrace::api {
@@ -12,64 +13,6 @@ namespace millrace::api {
 namespace {
 
 using as = json_out::as;
-
-// The {id} parameter as a normalized UUID; answers 400 otherwise.
-bool job_id_of(const call_ptr& c, std::string& id) {
-  if (!actors::normalize_uuid(c->param("id"), id)) {
-    fail(c, 400, "invalid_field", "'" + c->param("id") + "' is not a job id (a UUID)", "/id");
-    return false;
-  }
-  return true;
-}
-
-bool finished(const std::string& state) {
-  return state != "queued" && state != "running" && !state.empty();
-}
-
-void job_json(json_out& j, const storage::result_set& rs, const storage::sql_row& row) {
-  auto state = col(rs, row, "state").text;
-  bool done = finished(state);
-  j.begin_object();
-  j.column("id", col(rs, row, "id"));
-  j.column("workspace_id", col(rs, row, "workspace_id"));
-  j.field("type", done ? "CompletedJob" : "QueuedJob");
-  j.field("status", state);
-  j.field("running", state == "running");
-  j.key("success");
-  if (done)
-    j.boolean(state == "success");
-  else
-    j.null();
-  j.field("canceled", state == "canceled");
-  j.column("job_kind", col(rs, row, "kind"));
-  j.column("script_path", col(rs, row, "script_path"));
-  j.column("script_hash", col(rs, row, "script_hash"));
-  j.column("language", col(rs, row, "language"));
-  j.column("args", col(rs, row, "args"), as::json);
-  j.column("tag", col(rs, row, "tag"));
-  j.column("priority", col(rs, row, "priority"), as::number);
-  j.column("timeout", col(rs, row, "timeout_s"), as::number);
-  j.column("scheduled_for", col(rs, row, "scheduled_for"), as::timestamp);
-  j.column("parent_job", col(rs, row, "parent_job"));
-  j.column("root_job", col(rs, row, "root_job"));
-  j.column("created_by", col(rs, row, "created_by"));
-  j.column("created_at", col(rs, row, "created_at"), as::timestamp);
-  j.column("started_at", col(rs, row, "started_at"), as::timestamp);
-  j.column("completed_at", col(rs, row, "completed_at"), as::timestamp);
-  j.column("duration_ms", col(rs, row, "duration_ms"), as::number);
-  j.column("attempt", col(rs, row, "attempt"), as::number);
-  j.column("log_bytes", col(rs, row, "log_bytes"), as::number);
-  j.column("canceled_by", col(rs, row, "canceled_by"));
-  j.column("canceled_reason", col(rs, row, "cancel_reason"));
-  j.column("cancel_requested", col(rs, row, "cancel_requested"), as::boolean);
-  if (!col(rs, row, "raw_code").null)
-    j.column("raw_code", col(rs, row, "raw_code"));
-  if (done)
-    j.column("result", col(rs, row, "result"), as::json);
-  if (!col(rs, row, "flow_status").null)
-    j.column("flow_status", col(rs, row, "flow_status"), as::json);
-  j.end_object();
-}
 
 void get(api_ptr self, const call_ptr& c) {
   std::string id;
@@ -93,7 +36,7 @@ void get(api_ptr self, const call_ptr& c) {
     job_json(j, rs, rs.rows[0]);
     auto body = j.take();
     auto& st = self->state;
-    if (finished(col(rs, rs.rows[0], "state").text) && body.size() <= (64u << 10)
+    if (finished_state(col(rs, rs.rows[0], "state").text) && body.size() <= (64u << 10)
         && !st.finished_jobs.count(key)) {
       if (st.finished_jobs.size() >= 20000 || st.finished_jobs_bytes + body.size() > (32u << 20)) {
         st.finished_jobs.clear(); // starting over also drops the expired ones
@@ -148,7 +91,7 @@ void getupdate(api_ptr self, const call_ptr& c) {
          json_out j;
          j.begin_object();
          j.field("running", state == "running");
-         j.field("completed", finished(state));
+         j.field("completed", finished_state(state));
          j.field("status", state);
          j.field("new_logs", logs);
          j.field("log_offset", static_cast<int64_t>(offset + static_cast<int64_t>(logs.size())));
@@ -176,7 +119,7 @@ void get_result(api_ptr self, const call_ptr& c) {
     if (rs.empty())
       return not_found(c, "job " + id);
     auto& row = rs.rows[0];
-    if (!finished(col(rs, row, "state").text))
+    if (!finished_state(col(rs, row, "state").text))
       return fail(c, 404, "not_found", "job " + id + " has not finished");
     auto& r = col(rs, row, "result");
     reply(c, 200, r.null ? "null" : r.text);
@@ -194,15 +137,15 @@ void get_result_maybe(api_ptr self, const call_ptr& c) {
     auto state = col(rs, row, "state").text;
     json_out j;
     j.begin_object();
-    j.field("completed", finished(state));
+    j.field("completed", finished_state(state));
     j.field("started", state != "queued");
     j.key("success");
-    if (finished(state))
+    if (finished_state(state))
       j.boolean(state == "success");
     else
       j.null();
     j.key("result");
-    if (finished(state))
+    if (finished_state(state))
       j.raw(col(rs, row, "result").null ? "null" : col(rs, row, "result").text);
     else
       j.null();
@@ -264,7 +207,7 @@ void list_common(api_ptr self, const call_ptr& c, bool completed) {
              auto state = completed ? col(rs, row, "status").text : col(rs, row, "state").text;
              j.begin_object();
              j.column("id", col(rs, row, "id"));
-             j.field("type", finished(state) ? "CompletedJob" : "QueuedJob");
+             j.field("type", finished_state(state) ? "CompletedJob" : "QueuedJob");
              j.field("status", state);
              j.field("running", state == "running");
              j.column("job_kind", col(rs, row, "kind"));
@@ -369,6 +312,9 @@ std::vector<endpoint> job_read_endpoints() {
      "Queued and running jobs of the workspace"},
     {"POST", "/api/w/{workspace}/jobs_u/queue/cancel/{id}", access::token, cancel,
      "Cancel a job ({reason}); 409 when it already finished"},
+    {"POST", "/api/w/{workspace}/jobs_u/queue/force_cancel/{id}", access::token, cancel,
+     "Windmill's force_cancel: the same as cancel (a running job always goes through the kill "
+     "ladder, SIGTERM then SIGKILL)"},
   };
 }
 

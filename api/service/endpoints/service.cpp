@@ -93,7 +93,7 @@ const std::vector<endpoint>& all_endpoints() {
   static const std::vector<endpoint> all = [] {
     std::vector<endpoint> out;
     for (auto list : {service_endpoints(), admin_endpoints(), script_endpoints(),
-                      job_run_endpoints(), job_read_endpoints(), flow_endpoints(),
+                      job_run_endpoints(), job_read_endpoints(), job_compat_endpoints(), flow_endpoints(),
                       flow_run_endpoints(), flow_resume_endpoints(), worker_endpoints()})
       out.insert(out.end(), list.begin(), list.end());
     return out;
