@@ -5,6 +5,8 @@
 // raw_code), so a later update does not change a run in flight.
 // jobs/restart/f/{id}/from/{step} runs a finished flow again from a step.
 
+#include <cstdlib>
+
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -155,6 +157,12 @@ void restart_from(api_ptr self, const call_ptr& c) {
     spec.code = text_of(code);
     if (!build_spec(self, c, spec, col(rs, row, "args").text))
       return;
+    // The restart keeps the flow's own timeout and priority unless this
+    // request sets them.
+    if (auto& t = col(rs, row, "timeout_s"); !query(c, "timeout") && !t.null && !t.text.empty())
+      spec.timeout_s = std::atoi(t.text.c_str());
+    if (auto& p = col(rs, row, "priority"); !query(c, "priority") && !p.null && !p.text.empty())
+      spec.priority = std::atoi(p.text.c_str());
     submit(self, c, std::move(spec), false);
   });
 }

@@ -97,6 +97,27 @@ TEST(ApiFlowRestart, ARestartKeepsTheStepsBeforeAndRunsTheRest) {
   EXPECT_EQ(s.tree->wait(r.body).status, actors::job_status::failure);
 }
 
+TEST(ApiFlowRestart, ARestartKeepsTheFlowsTimeoutAndPriorityUnlessTheRequestSetsThem) {
+  api_server s;
+  auto r = s.call(s.user_token, "POST", "/api/w/ws-a/jobs/run/preview_flow?timeout=100&priority=5",
+                  R"({"value":)" + three_steps() + R"(,"args":{"ok":true}})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  auto first = r.body;
+  ASSERT_EQ(s.tree->wait(first).status, actors::job_status::success);
+  r = s.call(s.user_token, "POST", "/api/w/ws-a/jobs/restart/f/" + first + "/from/b", "{}");
+  ASSERT_EQ(r.status, 201) << r.body;
+  s.tree->wait(r.body);
+  auto again = job(s, r.body);
+  EXPECT_EQ(again["timeout"].GetInt(), 100) << "the flow's own timeout";
+  EXPECT_EQ(again["priority"].GetInt(), 5);
+  r = s.call(s.user_token, "POST", "/api/w/ws-a/jobs/restart/f/" + first + "/from/b?timeout=50", "{}");
+  ASSERT_EQ(r.status, 201) << r.body;
+  s.tree->wait(r.body);
+  again = job(s, r.body);
+  EXPECT_EQ(again["timeout"].GetInt(), 50) << "the request's timeout";
+  EXPECT_EQ(again["priority"].GetInt(), 5);
+}
+
 TEST(ApiFlowRestart, ARunningFlowCannotBeRestarted) {
   api_server s;
   auto id = run(s, R"({"modules":[)" + bash("slow", "sleep 5") + "]}", "{}");
