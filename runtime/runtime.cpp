@@ -61,16 +61,19 @@ std::string install_support_files(const std::string& dir_in) {
   // the sandbox mounts this directory read-only: compile the wrapper once
   // here, so each job skips about 4 ms of compiling (python runs a .pyc given
   // on its command line as it is).
-  auto compiled = detail::run_subprocess(
-    {"/usr/bin/python3", "-I", "-c",
-     "import py_compile,sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], "
-     "dfile='/opt/millrace/python/wrapper.py', doraise=True)",
-     dir + "/python/wrapper.py", dir + "/python/wrapper.pyc"},
-    "", std::chrono::seconds{30});
-  if (compiled.exit_code == 0)
-    ::chmod((dir + "/python/wrapper.pyc").c_str(), 0644);
-  else
-    fs::remove(dir + "/python/wrapper.pyc", ec); // the .py is used instead
+  // The standby (standby.py) is compiled the same way.
+  for (std::string name : {"wrapper", "standby"}) {
+    auto compiled = detail::run_subprocess(
+      {"/usr/bin/python3", "-I", "-c",
+       "import py_compile,sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], "
+       "dfile=sys.argv[3], doraise=True)",
+       dir + "/python/" + name + ".py", dir + "/python/" + name + ".pyc", "/opt/millrace/python/" + name + ".py"},
+      "", std::chrono::seconds{30});
+    if (compiled.exit_code == 0)
+      ::chmod((dir + "/python/" + name + ".pyc").c_str(), 0644);
+    else
+      fs::remove(dir + "/python/" + name + ".pyc", ec); // the .py is used instead
+  }
   support_dir_ref() = dir;
   return dir;
 }

@@ -1,5 +1,8 @@
 // make_bwrap_launcher: the production launcher. Per job, start() validates
-// the plan, creates the job's cgroups, pipes and sealed memfds, and spawns
+// the plan and then either hands it to a standby sandbox of the same shape
+// (detail/standby_pool.hpp: made ahead, waiting in millrace-sandbox-stub)
+// or starts cold: creates the job's cgroups, pipes and sealed memfds, and
+// spawns
 //
 //   posix_spawn(millrace-sandbox-exec)  (on the launcher's spawn thread)
 //     joins cgroups, rlimits, drops to run_as
@@ -7,21 +10,24 @@
 //       -> bwrap's init (pid 1)         "child-pid" on --json-status-fd
 //         -> the job (pid 2)
 //
-// then hands everything to the reactor thread (detail/process_reactor.hpp),
-// which streams output, runs the kill ladder and reports the exit.
+// A standby is the same chain, made at idle priority, with /proc/self/fd/7
+// (the stub) or the plan's standby_argv as the program. Either way the reactor thread (detail/process_reactor.hpp) then
+// streams output, runs the kill ladder and reports the exit.
 //
 // Descriptors as the helper (and bwrap) receive them:
 //   0 stdin (sealed memfd, or /dev/null)   1 stdout pipe   2 stderr pipe
-//   3 result pipe (only with result_channel; otherwise closed)
-//   4 --json-status-fd pipe   5 --args memfd   6 /etc/passwd memfd
-//   7 /etc/group memfd        8.. one sealed memfd per job file
-// bwrap closes 5..N after reading them and keeps 4 in its outer process
-// only, so the job sees 0-2 (and 3).
+//   3 result pipe (only with result_channel; always for a standby)
+//   4 --json-status-fd pipe   5 --args memfd
+//   cold:    6.. one sealed memfd per job file
+//   standby: 6 the stub's socket, 7 the stub's executable (closed when
+//            the plan names its own standby program)
+// bwrap closes 5 and the files after reading them and keeps 4 in its outer
+// process only; the stub closes 6 and 7. The job sees 0-2 (and 3).
 
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,10 +38,13 @@
 #include "sandbox/detail/bwrap_args.hpp"
 #include "sandbox/detail/cgroup.hpp"
 #include "sandbox/detail/etc_snapshot.hpp"
+#include "sandbox/detail/host_setup.hpp"
 #include "sandbox/detail/plan_check.hpp"
 #include "sandbox/detail/process_reactor.hpp"
 #include "sandbox/detail/sandbox_job.hpp"
 #include "sandbox/detail/spawn.hpp"
+#include "sandbox/detail/standby_pool.hpp"
+#include "sandbox/detail/standby_wire.hpp"
 #include "sandbox/detail/sys.hpp"
 #include "sandbox/launcher.hpp"
 
@@ -49,81 +58,27 @@ namespace {
 
 using namespace detail;
 
-constexpr const char* helper_name = "millrace-sandbox-exec";
 constexpr int fd_status = 4;
 constexpr int fd_args = 5;
 constexpr int fd_first_file = 6;
+/// Shapes a launcher keeps standbys for (the last ones used).
+constexpr size_t standby_shapes = 4;
 
 bool executable(const std::string& path) {
   return !path.empty() && ::access(path.c_str(), X_OK) == 0;
 }
 
-std::string dir_of_self() {
-  char buf[4096];
-  auto n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  if (n <= 0)
-    return {};
-  std::string path{buf, static_cast<size_t>(n)};
-  auto slash = path.rfind('/');
-  return slash == std::string::npos ? std::string{} : path.substr(0, slash);
-}
-
-/// The configured helper, else the first of: next to the running
-/// executable, <dir>/bin, <dir>/../bin (both live in build/*/bin/ of a
-/// build tree), and the build tree's bin/
-/// baked in at compile time (tests, and running from the build tree).
-std::string find_helper(const launcher_config& cfg) {
-  if (!cfg.exec_helper.empty()) {
-    if (!executable(cfg.exec_helper))
-      throw std::runtime_error("sandbox exec helper " + cfg.exec_helper + " is missing or not executable");
-    return cfg.exec_helper;
-  }
-  std::vector<std::string> candidates;
-  if (auto dir = dir_of_self(); !dir.empty()) {
-    candidates.push_back(dir + "/" + helper_name);
-    candidates.push_back(dir + "/bin/" + helper_name);
-    candidates.push_back(dir + "/../bin/" + helper_name);
-  }
-  if (std::string baked = MILLRACE_SANDBOX_HELPER_DIR; !baked.empty())
-    candidates.push_back(baked + "/" + helper_name);
-  std::string tried;
-  for (auto& c : candidates) {
-    if (executable(c))
-      return c;
-    tried += (tried.empty() ? "" : ", ") + c;
-  }
-  throw std::runtime_error(std::string{"sandbox exec helper "} + helper_name + " not found (tried " + tried
-                           + "); set launcher_config::exec_helper");
-}
-
-sandbox_identity lookup_identity(const launcher_config& cfg, bool as_root) {
-  sandbox_identity id;
-  std::vector<char> buf(16384);
-  passwd pw{};
-  passwd* found = nullptr;
-  if (as_root) {
-    if (::getpwnam_r(cfg.run_as.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr)
-      throw std::runtime_error("sandbox run_as user '" + cfg.run_as + "' does not exist");
-    if (pw.pw_uid == 0)
-      throw std::runtime_error("sandbox run_as user '" + cfg.run_as + "' is root; jobs must not run as root");
-    id.uid = pw.pw_uid;
-    id.gid = pw.pw_gid;
-    id.user = pw.pw_name;
-  } else {
-    id.uid = ::getuid();
-    id.gid = ::getgid();
-    if (::getpwuid_r(id.uid, &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr)
-      id.user = pw.pw_name;
-    else
-      id.user = "user" + std::to_string(id.uid);
-  }
-  group gr{};
-  group* gfound = nullptr;
-  if (::getgrgid_r(id.gid, &gr, buf.data(), buf.size(), &gfound) == 0 && gfound != nullptr)
-    id.group = gr.gr_name;
-  else
-    id.group = id.user;
-  return id;
+/// The plan a standby of `plan`'s shape is made from: what bwrap and the
+/// helper need, with the stub as the program.
+launch_plan standby_plan_of(const launch_plan& plan) {
+  launch_plan p;
+  p.argv = plan.standby_argv;
+  if (p.argv.empty())
+    p.argv = {"/proc/self/fd/" + std::to_string(standby_fd_stub)};
+  p.network = plan.network;
+  p.ro_binds = plan.ro_binds;
+  p.result_channel = true;
+  return p;
 }
 
 /// The handle callers hold. Every action is posted to the reactor thread.
@@ -156,7 +111,7 @@ public:
   explicit bwrap_launcher(launcher_config cfg) : cfg_(std::move(cfg)) {
     if (!executable(cfg_.bwrap))
       throw std::runtime_error("bubblewrap not found at " + cfg_.bwrap + " (install the bubblewrap package)");
-    helper_ = find_helper(cfg_);
+    helper_ = find_exec_helper(cfg_, MILLRACE_SANDBOX_HELPER_DIR);
     as_root_ = ::geteuid() == 0;
     identity_ = lookup_identity(cfg_, as_root_);
     std::error_code ec;
@@ -171,10 +126,29 @@ public:
       no_cgroups_ = "disabled by configuration";
     }
     reactor_ = std::make_shared<process_reactor>();
+    if (cfg_.standby > 0) {
+      if (auto stub = find_standby_stub(helper_); stub.empty())
+        no_standby_ = "millrace-sandbox-stub not found next to " + helper_;
+      else if (stub_.reset(::open(stub.c_str(), O_RDONLY | O_CLOEXEC)); !stub_)
+        no_standby_ = sys_error("open " + stub);
+    }
+    if (stub_)
+      standby_ = std::make_unique<standby_pool>(
+        cfg_.standby, standby_shapes, spawner_,
+        [this](const launch_plan& shape, const limits& lim) { return make_standby(shape, lim); },
+        [this](job_setup sb) { retire(std::move(sb)); });
   }
 
   ~bwrap_launcher() override {
+    // Standbys first (queued refills then make nothing), then every job,
+    // the retired standbys included, and only then the spawn thread: its
+    // end SIGKILLs whatever it spawned (bwrap's --die-with-parent), which
+    // would end running jobs before the reactor could report them as shut
+    // down.
+    if (standby_)
+      standby_->close();
     reactor_->stop(std::chrono::seconds(10));
+    spawner_.stop();
     if (cgroups_.usable())
       remove_empty_parents(cgroups_);
   }
@@ -194,11 +168,37 @@ public:
            + std::to_string(identity_.gid) + ")";
     if (!as_root_)
       out += ", the server's own user";
+    if (standby_)
+      out += ", " + std::to_string(cfg_.standby) + " standby sandboxes per shape";
+    else
+      out += ", no standby sandboxes (" + (no_standby_.empty() ? std::string{"standby = 0"} : no_standby_) + ")";
     return out;
   }
 
+  void prepare(const launch_plan& plan, const limits& lim) override {
+    if (standby_ && check_plan(plan).empty())
+      standby_->refill(standby_shape(plan, lim), standby_plan_of(plan), lim);
+  }
+
+  launcher_stats stats() const override {
+    launcher_stats st;
+    st.started = started_.load();
+    st.from_standby = from_standby_.load();
+    st.standby_ready = standby_ ? standby_->ready() : 0;
+    return st;
+  }
+
 private:
-  std::vector<std::string> helper_argv(const launch_plan& plan, const limits& lim, const job_cgroup* cg) const;
+  /// Cgroups, pipes, memfds and the spawn of helper + bwrap for `plan`.
+  /// With `stub`, a standby: the stub's socket and executable go to 6 and 7
+  /// and `plan` must be a standby_plan_of(). `in` is stdin (cold only).
+  std::optional<job_setup> spawn_sandbox(const launch_plan& plan, const limits& lim, bool stub, unique_fd in,
+                                         std::string& error);
+  std::optional<job_setup> make_standby(const launch_plan& shape, const limits& lim);
+  /// Hands the job to a standby; false (standby retired) if it is gone.
+  bool hand_over(job_setup& sb, const launch_plan& plan, int in, std::string& error);
+  void retire(job_setup sb);
+  std::shared_ptr<process> adopt(job_setup setup, process_events events, std::string& error);
 
   launcher_config cfg_;
   std::string helper_;
@@ -207,86 +207,53 @@ private:
   std::unique_ptr<etc_snapshots> etc_;
   cgroup_layout cgroups_;
   std::string no_cgroups_;
+  unique_fd stub_;
+  std::string no_standby_;
   std::atomic<uint64_t> next_id_{1};
+  std::atomic<uint64_t> started_{0};
+  std::atomic<uint64_t> from_standby_{0};
   std::shared_ptr<process_reactor> reactor_;
-  /// Declared last: destroyed first, after the destructor stopped the
-  /// reactor (every job is gone by then).
   spawn_thread spawner_;
+  /// Declared after the spawn thread: its queued tasks point at the pool,
+  /// and the destructor closes the pool and stops the thread first.
+  std::unique_ptr<standby_pool> standby_;
 };
 
-std::vector<std::string> bwrap_launcher::helper_argv(const launch_plan& plan, const limits& lim,
-                                                     const job_cgroup* cg) const {
-  std::vector<std::string> a{helper_};
-  if (cg != nullptr)
-    for (auto& dir : cg->dirs())
-      a.insert(a.end(), {"--cgroup", dir});
-  auto rlimit = [&a](const char* name, uint64_t value) {
-    a.insert(a.end(), {"--rlimit", std::string{name} + "=" + std::to_string(value)});
+std::optional<job_setup> bwrap_launcher::spawn_sandbox(const launch_plan& plan, const limits& lim, bool stub,
+                                                       unique_fd in, std::string& error) {
+  auto fail = [&error](const std::string& what) -> std::optional<job_setup> {
+    error = what + ": " + error;
+    return std::nullopt;
   };
-  // No core dumps: they would land in the job folder or, with a piped
-  // core_pattern, in a host-side handler.
-  rlimit("CORE", 0);
-  if (lim.open_files != 0)
-    rlimit("NOFILE", lim.open_files);
-  if (lim.file_size_bytes != 0)
-    rlimit("FSIZE", lim.file_size_bytes);
-  if (lim.cpu_seconds != 0)
-    rlimit("CPU", lim.cpu_seconds);
-  if (cg == nullptr) {
-    // The fallback: per-process address space, and processes per uid.
-    if (lim.memory_bytes != 0)
-      rlimit("AS", lim.memory_bytes);
-    if (lim.pids != 0)
-      rlimit("NPROC", lim.pids);
-  }
-  // In a host-wide OOM a job goes before the server.
-  a.insert(a.end(), {"--oom-score-adj", "1000"});
-  if (as_root_)
-    a.insert(a.end(), {"--uid", std::to_string(identity_.uid), "--gid", std::to_string(identity_.gid)});
-  a.insert(a.end(), {"--", cfg_.bwrap, "--args", std::to_string(fd_args), "--"});
-  a.insert(a.end(), plan.argv.begin(), plan.argv.end());
-  return a;
-}
-
-std::shared_ptr<process> bwrap_launcher::start(const launch_plan& plan, const limits& lim,
-                                               process_events events, std::string& error) {
-  error.clear();
-  if (auto why = check_plan(plan); !why.empty()) {
-    error = why;
-    return nullptr;
-  }
-  const uint64_t id = next_id_++;
-
   std::unique_ptr<job_cgroup> cg;
   if (cgroups_.usable()) {
     cg = job_cgroup::create(cgroups_, next_job_cgroup_name(), lim, error);
-    if (!cg) {
-      error = "cannot create the job's cgroups: " + error;
-      return nullptr;
-    }
+    if (!cg)
+      return fail("cannot create the job's cgroups");
   }
-
-  auto fail = [&error](const std::string& what) -> std::shared_ptr<process> {
-    error = what + ": " + error;
-    return nullptr;
-  };
-  unique_fd out_r, out_w, err_r, err_w, res_r, res_w, st_r, st_w;
+  unique_fd out_r, out_w, err_r, err_w, res_r, res_w, st_r, st_w, control, control_peer;
   if (!make_pipe(out_r, out_w, error) || !make_pipe(err_r, err_w, error) || !make_pipe(st_r, st_w, error)
       || (plan.result_channel && !make_pipe(res_r, res_w, error)))
     return fail("cannot create pipes");
-  unique_fd in;
-  if (plan.stdin_data.empty()) {
+  if (stub) {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+      error = sys_error("socketpair");
+      return fail("cannot create the standby's socket");
+    }
+    control.reset(sv[0]);
+    control_peer.reset(sv[1]);
+    if (::fcntl(control.get(), F_SETFL, O_NONBLOCK) != 0) {
+      error = sys_error("fcntl(O_NONBLOCK)");
+      return fail("cannot create the standby's socket");
+    }
+  }
+  if (!in) {
     in.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (!in) {
       error = sys_error("open /dev/null");
       return fail("cannot prepare stdin");
     }
-  } else {
-    // A sealed memfd instead of a pipe: the job reads it at its own pace
-    // (or never) and no thread of ours ever blocks writing it.
-    in = sealed_memfd("millrace-stdin", plan.stdin_data, error);
-    if (!in)
-      return fail("cannot hold stdin data");
   }
   auto etc = etc_->current();
   std::vector<unique_fd> files;
@@ -304,14 +271,21 @@ std::shared_ptr<process> bwrap_launcher::start(const launch_plan& plan, const li
 
   spawn_request req;
   req.program = helper_;
-  req.argv = helper_argv(plan, lim, cg.get());
+  // A standby is made at idle priority, so that making it never slows a
+  // running job; hand_over() lifts that. Only with cgroups (and so root):
+  // they list every thread of the standby, which hand_over must find.
+  req.argv = exec_helper_argv(helper_, cfg_.bwrap, fd_args, plan, lim, cg.get(), as_root_ ? &identity_ : nullptr,
+                              stub && cg != nullptr);
   req.env = {"PATH=/usr/bin:/bin"};
   req.fds = {in.get(), out_w.get(), err_w.get(), res_w ? res_w.get() : -1, st_w.get(), args.get()};
+  if (stub) // the stub's executable only for the stub itself
+    req.fds.insert(req.fds.end(), {control_peer.get(), plan.argv[0].rfind("/proc/self/fd/", 0) == 0 ? stub_.get() : -1});
   for (auto& f : files)
     req.fds.push_back(f.get());
 
   const auto started = std::chrono::steady_clock::now();
-  pid_t pid = spawner_.spawn(req, error);
+  // Standbys are made on the spawn thread itself (standby_pool::refill).
+  pid_t pid = stub ? spawn_process(req, error) : spawner_.spawn(req, error);
   if (pid < 0)
     return fail("cannot start the sandbox");
   unique_fd pidfd{open_pidfd(pid)};
@@ -321,19 +295,56 @@ std::shared_ptr<process> bwrap_launcher::start(const launch_plan& plan, const li
     ::waitpid(pid, nullptr, 0);
     return fail("cannot watch the sandbox");
   }
-
   job_setup setup;
-  setup.id = id;
   setup.pid = pid;
   setup.pidfd = std::move(pidfd);
   setup.out = std::move(out_r);
   setup.err = std::move(err_r);
   setup.result = std::move(res_r);
   setup.status = std::move(st_r);
+  setup.control = std::move(control);
   setup.cgroup = std::move(cg);
   setup.etc = std::move(etc);
-  setup.events = std::move(events);
   setup.started = started;
+  return setup;
+}
+
+std::optional<job_setup> bwrap_launcher::make_standby(const launch_plan& shape, const limits& lim) {
+  std::string error;
+  return spawn_sandbox(shape, lim, true, unique_fd{}, error);
+}
+
+bool bwrap_launcher::hand_over(job_setup& sb, const launch_plan& plan, int in, std::string& error) {
+  // Gone already (killed from outside, or bwrap failed to set up): a
+  // readable pidfd means the outer process exited.
+  pollfd p{sb.pidfd.get(), POLLIN, 0};
+  if (::poll(&p, 1, 0) != 0) {
+    error = "the standby sandbox is gone";
+    return false;
+  }
+  if (sb.cgroup)
+    sb.cgroup->leave_idle_scheduling(); // the job runs at normal priority
+  auto request = sealed_memfd("millrace-job", encode_standby_request(plan, job_environment(plan)), error);
+  if (!request)
+    return false;
+  if (!send_standby_request(sb.control.get(), request.get(), in, error))
+    return false;
+  if (!plan.result_channel)
+    sb.result.reset(); // the stub closes its end, and so the job never has it
+  sb.started = std::chrono::steady_clock::now();
+  return true;
+}
+
+void bwrap_launcher::retire(job_setup sb) {
+  sb.control.reset(); // the stub reads end of file and exits
+  std::string ignored;
+  adopt(std::move(sb), process_events{}, ignored);
+}
+
+std::shared_ptr<process> bwrap_launcher::adopt(job_setup setup, process_events events, std::string& error) {
+  setup.id = next_id_++;
+  setup.events = std::move(events);
+  const pid_t pid = setup.pid;
   auto job = std::make_shared<sandbox_job>(std::move(setup), *reactor_);
   if (!reactor_->adopt(job)) {
     // Never watched, so never reported: kill and reap it here. The job's
@@ -344,6 +355,44 @@ std::shared_ptr<process> bwrap_launcher::start(const launch_plan& plan, const li
     return nullptr;
   }
   return std::make_shared<bwrap_process>(reactor_, std::move(job));
+}
+
+std::shared_ptr<process> bwrap_launcher::start(const launch_plan& plan, const limits& lim,
+                                               process_events events, std::string& error) {
+  error.clear();
+  if (auto why = check_plan(plan); !why.empty()) {
+    error = why;
+    return nullptr;
+  }
+  unique_fd in;
+  if (!plan.stdin_data.empty()) {
+    // A sealed memfd instead of a pipe: the job reads it at its own pace
+    // (or never) and no thread of ours ever blocks writing it.
+    in = sealed_memfd("millrace-stdin", plan.stdin_data, error);
+    if (!in) {
+      error = "cannot hold stdin data: " + error;
+      return nullptr;
+    }
+  }
+  ++started_;
+  if (standby_) {
+    const auto shape = standby_shape(plan, lim);
+    auto sb = standby_->take(shape, etc_->current());
+    // Replace what was taken (or make the first ones) while the job runs.
+    standby_->refill(shape, standby_plan_of(plan), lim);
+    if (sb) {
+      std::string why;
+      if (hand_over(*sb, plan, in ? in.get() : -1, why)) {
+        ++from_standby_;
+        return adopt(std::move(*sb), std::move(events), error);
+      }
+      retire(std::move(*sb)); // and start cold
+    }
+  }
+  auto setup = spawn_sandbox(plan, lim, false, std::move(in), error);
+  if (!setup)
+    return nullptr;
+  return adopt(std::move(*setup), std::move(events), error);
 }
 
 } // namespace

@@ -1,12 +1,15 @@
 // millrace-sandbox-exec: the last step on the host side before bubblewrap.
 //
 //   millrace-sandbox-exec [--cgroup DIR]... [--rlimit NAME=VALUE]...
-//                         [--oom-score-adj N] [--uid N --gid N] -- PROGRAM ARGS...
+//                         [--oom-score-adj N] [--sched-idle 1] [--uid N --gid N]
+//                         -- PROGRAM ARGS...
 //
 // posix_spawn cannot run code between fork and exec, so everything that must
 // happen inside the new process before bwrap starts happens here, in order:
 // reset every signal disposition and the mask, join the job's cgroups (while still root, and before any child exists, so
-// the whole tree is inside), raise the OOM score, apply rlimits (soft = hard),
+// the whole tree is inside), raise the OOM score, with --sched-idle switch to
+// SCHED_IDLE (a standby sandbox is made with CPU nobody else wants; the
+// launcher moves it back to SCHED_OTHER when it hands it a job), apply rlimits (soft = hard),
 // drop supplementary groups and switch gid/uid (verifying root cannot be
 // regained), then execv PROGRAM. Any failure prints one line to stderr and
 // exits 127. The launcher maps only the descriptors bwrap needs; the helper
@@ -17,6 +20,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -154,6 +158,7 @@ int main(int argc, char** argv) {
   const char* rlimits[max_items];
   int n_cgroups = 0, n_rlimits = 0;
   const char* oom_adj = nullptr;
+  bool idle = false;
   unsigned long long uid = 0, gid = 0;
   bool have_uid = false, have_gid = false;
 
@@ -173,6 +178,8 @@ int main(int argc, char** argv) {
       rlimits[n_rlimits++] = next;
     else if (std::strcmp(arg, "--oom-score-adj") == 0)
       oom_adj = next;
+    else if (std::strcmp(arg, "--sched-idle") == 0 && std::strcmp(next, "1") == 0)
+      idle = true;
     else if (std::strcmp(arg, "--uid") == 0 && parse_u64(next, uid))
       have_uid = true;
     else if (std::strcmp(arg, "--gid") == 0 && parse_u64(next, gid))
@@ -191,6 +198,11 @@ int main(int argc, char** argv) {
     join_cgroup(cgroups[c]);
   if (oom_adj != nullptr)
     set_oom_score_adj(oom_adj);
+  if (idle) {
+    sched_param none{};
+    if (::sched_setscheduler(0, SCHED_IDLE, &none) != 0)
+      fail("cannot switch to SCHED_IDLE", "", errno);
+  }
   for (int r = 0; r < n_rlimits; ++r)
     apply_rlimit(rlimits[r]);
   if (have_uid)

@@ -66,6 +66,13 @@ struct launch_plan {
   /// Extra read-only bind mounts (host path, path inside), e.g. a runtime's
   /// wrapper directory.
   std::vector<std::pair<std::string, std::string>> ro_binds;
+  /// The program a standby sandbox for this plan runs ahead of the job
+  /// (launcher_config::standby), argv[0] absolute. Empty: the launcher's own
+  /// millrace-sandbox-stub, which execs `argv`. Otherwise it must, like the
+  /// stub, take the job request on descriptor 6 (sandbox/detail/
+  /// standby_wire.hpp) and then behave exactly as `argv` would; the python
+  /// runtime's interpreter started ahead does. Part of the shape.
+  std::vector<std::string> standby_argv;
 };
 
 enum class stream : uint8_t { out = 1, err = 2, result = 3 };
@@ -137,6 +144,22 @@ struct launcher_config {
   /// are not, limits fall back to rlimits (RLIMIT_AS for memory, RLIMIT_NPROC
   /// for pids) and out_of_memory cannot be detected.
   bool use_cgroups = true;
+  /// Standby sandboxes kept ready per shape (network, extra binds, limits;
+  /// the last 4 shapes used): made ahead, each takes a job without waiting
+  /// for the exec helper and bwrap's set-up. 0: every job starts cold.
+  /// Each costs three idle processes (bwrap's two and a stub) and its
+  /// cgroups.
+  size_t standby = 2;
+};
+
+/// Counters of a launcher, for status pages and tests.
+struct launcher_stats {
+  /// Jobs start() accepted.
+  uint64_t started = 0;
+  /// Of those, the jobs that went to a standby sandbox.
+  uint64_t from_standby = 0;
+  /// Standby sandboxes ready now.
+  uint64_t standby_ready = 0;
 };
 
 /// Starts sandboxed processes. One instance per worker node; owns the
@@ -155,6 +178,18 @@ public:
   /// What the launcher could set up, for logs and status: e.g.
   /// "bwrap, cgroups v1 memory+pids, run as nobody (65534)".
   virtual std::string describe() const = 0;
+
+  /// Makes standby sandboxes of `plan`'s shape now, in the background, so
+  /// that the first job of that shape does not start cold. Only the shape
+  /// counts (network, ro_binds, `lim`); argv, env, files and stdin do not.
+  virtual void prepare(const launch_plan& plan, const limits& lim) {
+    (void)plan;
+    (void)lim;
+  }
+
+  virtual launcher_stats stats() const {
+    return {};
+  }
 };
 
 /// The bubblewrap launcher. Throws std::runtime_error when bwrap or the exec

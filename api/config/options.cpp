@@ -65,6 +65,7 @@ const key_doc keys[] = {
   {"sandbox.job_dir_size", "256M", "size of a job's private folder (/job and /tmp)"},
   {"sandbox.run_as", "nobody", "OS user jobs run as when millrace runs as root"},
   {"sandbox.cgroups", "true", "use cgroups (v1 memory, pids) for limits and OOM detection"},
+  {"sandbox.standby", "2", "standby sandboxes kept ready per job shape (0-64; 0: every job starts cold)"},
   {"cluster.listen", "127.0.0.1:7700", "server: HOST:PORT of the cluster endpoint workers join (port 0: any free port)"},
   {"cluster.servers", "", "worker: server cluster endpoints, HOST:PORT[,HOST:PORT...] (active, then standbys)"},
   {"cluster.secret_file", "", "file holding the shared cluster secret (mode 0600); empty: MILLRACE_CLUSTER_SECRET"},
@@ -353,6 +354,7 @@ options load_options(const std::vector<std::string>& args) {
   if (out.run_as.empty())
     throw config_error("sandbox.run_as: expected a user name");
   out.cgroups = parse_bool("sandbox.cgroups", v["sandbox.cgroups"]);
+  out.standby = parse_int("sandbox.standby", v["sandbox.standby"], 0, 64);
   out.cluster_listen = v["cluster.listen"];
   out.cluster_servers = v["cluster.servers"];
   out.cluster_secret_file = v["cluster.secret_file"];

@@ -81,6 +81,7 @@ struct options {
   uint64_t job_dir_bytes = 256ull << 20;
   std::string run_as = "nobody";
   bool cgroups = true;
+  int standby = 2;
 
   // [cluster]
   std::string cluster_listen = "127.0.0.1:7700";

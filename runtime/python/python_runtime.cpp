@@ -38,6 +38,16 @@ sandbox::launch_plan python_runtime::plan(const job_input& in) const {
   bool compiled = std::ifstream{support_dir() + "/python/wrapper.pyc"}.good();
   p.argv = {python, "-I", "-u",
             compiled ? "/opt/millrace/python/wrapper.pyc" : "/opt/millrace/python/wrapper.py"};
+  // A standby sandbox runs the interpreter ahead (standby.py), unless the
+  // environment sets what python reads only at start-up.
+  bool startup_env = false;
+  for (auto& [name, value] : in.env)
+    startup_env = startup_env || name == "LANG" || name.rfind("LC_", 0) == 0 || name.rfind("PYTHON", 0) == 0;
+  if (!startup_env) {
+    bool standby_compiled = std::ifstream{support_dir() + "/python/standby.pyc"}.good();
+    p.standby_argv = {python, "-I", "-u",
+                      standby_compiled ? "/opt/millrace/python/standby.pyc" : "/opt/millrace/python/standby.py"};
+  }
   p.files.push_back({"/job/main.py", in.code, false});
   p.stdin_data = in.args;
   p.result_channel = true;

@@ -68,17 +68,28 @@ std::vector<std::string> bwrap_options(const launch_plan& plan, const limits& li
   add(a, {"--remount-ro", "/", "--chdir", "/job"});
 
   a.emplace_back("--clearenv");
-  for (auto& [name, value] : plan.env)
-    add(a, {"--setenv", name, value});
-  if (!has_env(plan, "PATH"))
-    add(a, {"--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin"});
-  if (!has_env(plan, "HOME"))
-    add(a, {"--setenv", "HOME", "/job"});
-  if (!has_env(plan, "LANG"))
-    add(a, {"--setenv", "LANG", "C.UTF-8"});
+  for (auto& [name, value] : job_environment(plan))
+    if (name != "PWD") // bwrap sets it itself after --chdir
+      add(a, {"--setenv", name, value});
 
   add(a, {"--json-status-fd", std::to_string(fds.status)});
   return a;
+}
+
+std::vector<std::pair<std::string, std::string>> job_environment(const launch_plan& plan) {
+  std::vector<std::pair<std::string, std::string>> env;
+  env.reserve(plan.env.size() + 4);
+  for (auto& kv : plan.env)
+    if (kv.first != "PWD")
+      env.push_back(kv);
+  if (!has_env(plan, "PATH"))
+    env.emplace_back("PATH", "/usr/local/bin:/usr/bin:/bin");
+  if (!has_env(plan, "HOME"))
+    env.emplace_back("HOME", "/job");
+  if (!has_env(plan, "LANG"))
+    env.emplace_back("LANG", "C.UTF-8");
+  env.emplace_back("PWD", "/job");
+  return env;
 }
 
 std::string synthetic_passwd(const sandbox_identity& id) {

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sandbox/launcher.hpp"
@@ -38,6 +39,11 @@ struct bwrap_fds {
 /// (etc_snapshot.hpp).
 std::vector<std::string> bwrap_options(const launch_plan& plan, const limits& lim, const bwrap_fds& fds,
                                        const std::string& etc_dir);
+
+/// The whole environment of the job's program: plan.env, then PATH, HOME=/job
+/// and LANG=C.UTF-8 where the plan does not set them, and PWD=/job (what
+/// bwrap sets after --chdir /job, whatever the plan said).
+std::vector<std::pair<std::string, std::string>> job_environment(const launch_plan& plan);
 
 /// /etc/passwd and /etc/group of the sandbox: root, nobody and the job's user
 /// only. The host's files (and /etc/shadow) never enter the sandbox.

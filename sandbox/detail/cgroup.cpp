@@ -1,6 +1,7 @@
 #include "sandbox/detail/cgroup.hpp"
 
 #include <dirent.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -369,6 +370,28 @@ void job_cgroup::signal_all(int sig, std::vector<pid_t> spare) const {
   }
   if (frozen)
     freeze(false);
+}
+
+void job_cgroup::leave_idle_scheduling() const {
+  if (dirs_.empty())
+    return;
+  for (int round = 0; round < 10; ++round) {
+    std::string text;
+    if (!read_file(dirs_.front() + "/tasks", text)) // threads, not processes
+      return;
+    std::istringstream in{text};
+    long tid;
+    bool changed = false;
+    while (in >> tid) {
+      if (::sched_getscheduler(static_cast<pid_t>(tid)) != SCHED_IDLE)
+        continue;
+      sched_param none{};
+      if (::sched_setscheduler(static_cast<pid_t>(tid), SCHED_OTHER, &none) == 0)
+        changed = true;
+    }
+    if (!changed)
+      return;
+  }
 }
 
 bool job_cgroup::remove() {

@@ -101,6 +101,12 @@ public:
   /// free its pid for reuse) between listing and signalling, then thawed.
   void signal_all(int sig, std::vector<pid_t> spare = {}) const;
 
+  /// Moves every thread of the job from SCHED_IDLE (a standby sandbox is
+  /// made at idle priority) to SCHED_OTHER. Repeats until a listing finds
+  /// none left idle, so a process forked meanwhile from an idle parent is
+  /// caught too; anything forked later inherits SCHED_OTHER. Needs root.
+  void leave_idle_scheduling() const;
+
   /// rmdir of every directory. True when all are gone; false (EBUSY) while a
   /// dying task still holds one, so the caller retries later.
   bool remove();

@@ -65,6 +65,10 @@ exit_info describe_exit(const exit_facts& f) {
     decode(WEXITSTATUS(f.wait_status));
   if (!f.json_exit && !f.status_lost && !f.terminated && !f.killed)
     info.sandbox_error = startup_failure(f);
+  else if (!f.stub_error.empty() && !f.status_lost) {
+    auto line = f.stub_error.substr(0, f.stub_error.find('\n'));
+    info.sandbox_error = "the sandbox could not start the program: " + std::string{line};
+  }
   if (f.shutdown)
     info.sandbox_error = "the launcher shut down while the job was running";
   if (!f.internal_error.empty())

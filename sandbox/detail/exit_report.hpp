@@ -33,6 +33,9 @@ struct exit_facts {
   cgroup_usage usage;
   /// The first bytes of stderr, where bwrap and the helper say what failed.
   std::string_view stderr_head;
+  /// A standby stub's report that it could not start the program (the
+  /// program never ran; bwrap's exit code is then the stub's 127).
+  std::string_view stub_error;
   std::chrono::microseconds wall{0};
 };
 
@@ -44,7 +47,9 @@ struct exit_facts {
 ///   is therefore reported as signal 9: bwrap does not tell the two apart.
 /// - No report from bwrap and no kill by us: the sandbox failed
 ///   (helper, bwrap setup, or exec of the program) and sandbox_error says
-///   which, quoting the line bwrap or the helper printed.
+///   which, quoting the line bwrap or the helper printed. In a standby
+///   sandbox bwrap reports the stub's exit; a stub error (it could not write
+///   the files or execute the program) is a sandbox failure too.
 /// - CPU and peak memory come from the job's cgroups (cpuacct, memory); 0
 ///   when there are none. wait4's rusage of bwrap's outer process would only
 ///   describe bwrap: the outer process learns the job's status from its init

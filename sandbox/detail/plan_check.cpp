@@ -47,6 +47,13 @@ std::string check_plan(const launch_plan& plan) {
   for (auto& arg : plan.argv)
     if (has_nul(arg))
       return "argv contains a NUL byte";
+  if (!plan.standby_argv.empty()) {
+    if (plan.standby_argv[0].empty() || plan.standby_argv[0].front() != '/')
+      return "standby_argv[0] must be an absolute path inside the sandbox, got '" + plan.standby_argv[0] + "'";
+    for (auto& arg : plan.standby_argv)
+      if (has_nul(arg))
+        return "standby_argv contains a NUL byte";
+  }
   for (auto& [name, value] : plan.env) {
     if (!valid_env_name(name))
       return "invalid environment variable name '" + name + "'";

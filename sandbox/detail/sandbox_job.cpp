@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "sandbox/detail/exit_report.hpp"
@@ -48,6 +49,7 @@ sandbox_job::sandbox_job(job_setup setup, process_reactor& reactor)
     err_(std::move(setup.err)),
     result_(std::move(setup.result)),
     status_(std::move(setup.status)),
+    control_(std::move(setup.control)),
     cgroup_(std::move(setup.cgroup)),
     etc_(std::move(setup.etc)),
     events_(std::move(setup.events)),
@@ -62,7 +64,8 @@ bool sandbox_job::attach() {
   bool ok = reactor_.watch(pidfd_.get(), t(watch_kind::helper_exit)) && reactor_.watch(out_.get(), t(watch_kind::out))
             && reactor_.watch(err_.get(), t(watch_kind::err))
             && (!result_ || reactor_.watch(result_.get(), t(watch_kind::result)))
-            && reactor_.watch(status_.get(), t(watch_kind::status));
+            && reactor_.watch(status_.get(), t(watch_kind::status))
+            && (!control_ || reactor_.watch(control_.get(), t(watch_kind::control)));
   if (!ok)
     internal_error_ = sys_error("the launcher cannot watch the job (epoll_ctl)");
   return ok;
@@ -92,6 +95,9 @@ void sandbox_job::on_ready(watch_kind kind) {
       break;
     case watch_kind::status:
       read_status();
+      break;
+    case watch_kind::control:
+      read_control();
       break;
   }
 }
@@ -155,6 +161,26 @@ void sandbox_job::read_status() {
     if (auto code = json_number(status_text_, "\"exit-code\""))
       json_exit_ = static_cast<int>(*code);
   maybe_finish();
+}
+
+void sandbox_job::read_control() {
+  // The stub writes one line when it cannot start the program; its exec
+  // (close-on-exec) or its exit closes the socket.
+  char buf[512];
+  for (;;) {
+    auto n = ::read(control_.get(), buf, sizeof(buf));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      return;
+    if (n <= 0) { // end of file, or ECONNRESET
+      close_fd(control_);
+      maybe_finish();
+      return;
+    }
+    if (stub_error_.size() < stderr_head_cap)
+      stub_error_.append(buf, std::min(static_cast<size_t>(n), stderr_head_cap - stub_error_.size()));
+  }
 }
 
 void sandbox_job::on_init_known(pid_t init) {
@@ -253,7 +279,7 @@ void sandbox_job::maybe_finish() {
   if (finished_ || !exited_)
     return;
   if (!forced_) {
-    if (out_ || err_ || result_ || status_ || init_alive())
+    if (out_ || err_ || result_ || status_ || control_ || init_alive())
       return;
     if (cgroup_ && !cgroup_->empty()) {
       // Cannot normally happen (every task was in the pid namespace), but a
@@ -284,6 +310,8 @@ void sandbox_job::finish() {
   // Read what is left before closing (forced finish only).
   if (status_)
     read_status();
+  if (control_)
+    read_control();
   cgroup_usage usage;
   if (cgroup_)
     usage = cgroup_->read_usage();
@@ -291,7 +319,7 @@ void sandbox_job::finish() {
     kill_all(); // whatever a bound ran out on
   reap_orphaned_init();
   auto info = make_exit_info(usage);
-  for (auto* fd : {&out_, &err_, &result_, &status_, &pidfd_, &init_pidfd_})
+  for (auto* fd : {&out_, &err_, &result_, &status_, &control_, &pidfd_, &init_pidfd_})
     close_fd(*fd);
   auto events = std::move(events_);
   events_ = {};
@@ -406,6 +434,7 @@ exit_info sandbox_job::make_exit_info(const cgroup_usage& usage) const {
   facts.internal_error = internal_error_;
   facts.usage = usage;
   facts.stderr_head = stderr_head_;
+  facts.stub_error = stub_error_;
   facts.wall = std::chrono::duration_cast<std::chrono::microseconds>(ended_ - started_);
   return describe_exit(facts);
 }

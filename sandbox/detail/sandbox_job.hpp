@@ -37,6 +37,7 @@ enum class watch_kind : uint8_t {
   err = 4,
   result = 5,
   status = 6, ///< bwrap --json-status-fd
+  control = 7, ///< a standby's socket: the stub's error line, or EOF at exec
 };
 
 /// Everything start() hands to the reactor for one spawned job.
@@ -49,6 +50,9 @@ struct job_setup {
   unique_fd err;
   unique_fd result; ///< empty without a result channel
   unique_fd status;
+  /// Only for a job started in a standby sandbox: the launcher's end of the
+  /// stub's socket (standby_wire.hpp).
+  unique_fd control;
   std::unique_ptr<job_cgroup> cgroup; ///< null without cgroups
   /// The /etc copy bwrap binds: kept until the job is gone.
   std::shared_ptr<const etc_snapshot> etc;
@@ -96,6 +100,7 @@ public:
 private:
   void read_stream(unique_fd& fd, stream s);
   void read_status();
+  void read_control();
   void on_init_known(pid_t init);
   void on_helper_exit();
   void maybe_finish();
@@ -116,6 +121,7 @@ private:
   unique_fd err_;
   unique_fd result_;
   unique_fd status_;
+  unique_fd control_;
   std::unique_ptr<job_cgroup> cgroup_;
   std::shared_ptr<const etc_snapshot> etc_;
   process_events events_;
@@ -130,6 +136,8 @@ private:
   std::optional<int> json_exit_;
   /// The first bytes of stderr: bwrap and the helper report failures there.
   std::string stderr_head_;
+  /// What the standby stub said when it could not start the program.
+  std::string stub_error_;
 
   bool exited_ = false;
   bool status_lost_ = false;

@@ -116,39 +116,54 @@ pid_t spawn_process(const spawn_request& req, std::string& error) {
   return pid;
 }
 
-struct spawn_thread::task {
-  const spawn_request* req;
-  std::string error;
-  pid_t pid = -1;
-  bool done = false;
-};
-
 spawn_thread::spawn_thread() : thread_([this] { run(); }) {
   // nop
 }
 
 spawn_thread::~spawn_thread() {
+  stop();
+}
+
+void spawn_thread::stop() {
   {
     std::lock_guard<std::mutex> guard{mutex_};
     stopping_ = true;
   }
   cv_.notify_all();
-  thread_.join();
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id())
+    thread_.join();
 }
 
 pid_t spawn_thread::spawn(const spawn_request& req, std::string& error) {
-  task t{&req, {}, -1, false};
+  pid_t pid = -1;
+  bool done = false;
+  std::string why;
+  auto work = [&] {
+    pid = spawn_process(req, why);
+    std::lock_guard<std::mutex> guard{mutex_};
+    done = true;
+    cv_.notify_all();
+  };
   std::unique_lock<std::mutex> lock{mutex_};
   if (stopping_) {
     error = "the launcher is shutting down";
     return -1;
   }
-  queue_.push_back(&t);
+  queue_.emplace_back(std::move(work));
   cv_.notify_all();
-  cv_.wait(lock, [&t] { return t.done; });
-  if (t.pid < 0)
-    error = t.error;
-  return t.pid;
+  cv_.wait(lock, [&done] { return done; });
+  if (pid < 0)
+    error = why;
+  return pid;
+}
+
+bool spawn_thread::post(std::function<void()> work) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  if (stopping_)
+    return false;
+  queue_.emplace_back(std::move(work));
+  cv_.notify_all();
+  return true;
 }
 
 void spawn_thread::run() {
@@ -157,13 +172,11 @@ void spawn_thread::run() {
     cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
     if (queue_.empty())
       return; // stopping, nothing left
-    task* t = queue_.front();
+    auto work = std::move(queue_.front());
     queue_.pop_front();
     lock.unlock();
-    t->pid = spawn_process(*t->req, t->error);
+    work();
     lock.lock();
-    t->done = true;
-    cv_.notify_all();
   }
 }
 

@@ -11,6 +11,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -51,13 +52,22 @@ public:
   /// the child has exec'd the program, well under a millisecond).
   pid_t spawn(const spawn_request& req, std::string& error);
 
+  /// Runs `work` on the spawn thread, after what is queued before it, and
+  /// returns at once. False (and `work` never runs) once the thread stops.
+  /// Used to prepare standby sandboxes, whose processes must have this
+  /// thread as their parent like every other job's.
+  bool post(std::function<void()> work);
+
+  /// Runs what is queued, then ends the thread. Idempotent; the destructor
+  /// calls it.
+  void stop();
+
 private:
-  struct task;
   void run();
 
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::deque<task*> queue_; // guarded by mutex_
+  std::deque<std::function<void()>> queue_; // guarded by mutex_
   bool stopping_ = false;   // guarded by mutex_
   std::thread thread_;
 };

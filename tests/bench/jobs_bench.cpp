@@ -18,7 +18,7 @@
 //
 // Output: `RESULT {json}` lines on stdout (peers' protocol), readable lines on
 // stderr. Env: PGURL or MILLRACE_TEST_DATABASE_URL, N, RUNS, TRICKLE_N,
-// TRICKLE_GAP_MS, BURST_N, NOOP_SLOTS, BASH_N, PROCESS_SLOTS, PYTHON_N, PREFETCH,
+// TRICKLE_GAP_MS, BURST_N, NOOP_SLOTS, BASH_N, PROCESS_SLOTS, STANDBY, PYTHON_N, PREFETCH,
 // REF_SECONDS, ONLY.
 
 #include <map>

@@ -24,6 +24,7 @@ struct jobs_settings {
   int noop_slots = 8;            // NOOP_SLOTS
   uint64_t bash_n = 600;         // BASH_N
   int process_slots = 2;         // PROCESS_SLOTS (bash), the spawn reference's P
+  int standby = 2;               // STANDBY: standby sandboxes per shape (0: cold)
   int python_n = 100;            // PYTHON_N (sequential)
   double ref_seconds = 3;        // REF_SECONDS: each spawn reference
   std::string only;              // ONLY: one scenario (throughput, latency, burst, bash, python)

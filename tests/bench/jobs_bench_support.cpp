@@ -46,6 +46,10 @@ jobs_settings settings_from_env() {
   s.noop_slots = static_cast<int>(env_num("NOOP_SLOTS", s.noop_slots));
   s.bash_n = static_cast<uint64_t>(env_num("BASH_N", static_cast<long>(s.bash_n)));
   s.process_slots = static_cast<int>(env_num("PROCESS_SLOTS", s.process_slots));
+  if (auto* v = std::getenv("STANDBY"); v && std::string{v} == "0")
+    s.standby = 0; // cold: env_num takes positive numbers only
+  else
+    s.standby = static_cast<int>(env_num("STANDBY", s.standby));
   s.python_n = static_cast<int>(env_num("PYTHON_N", s.python_n));
   s.ref_seconds = static_cast<double>(env_num("REF_SECONDS", 3));
   if (auto* o = std::getenv("ONLY"))

@@ -10,12 +10,15 @@ namespace {
 
 using namespace std::chrono_literals;
 
-actors::worker_config process_workers(size_t slots, std::string tag, probe_log* probe) {
+actors::worker_config process_workers(const jobs_settings& cfg, size_t slots, std::string tag,
+                                      probe_log* probe) {
   actors::worker_config w;
   w.node = "bench";
   w.slots = slots;
   w.tags = {std::move(tag)};
-  w.slot.launcher = std::shared_ptr<sandbox::launcher>{sandbox::make_bwrap_launcher({})};
+  sandbox::launcher_config lc;
+  lc.standby = static_cast<size_t>(cfg.standby);
+  w.slot.launcher = std::shared_ptr<sandbox::launcher>{sandbox::make_bwrap_launcher(lc)};
   if (probe)
     w.slot.probe = [probe](const std::string& slot, const std::string&, const std::string& args,
                            bool start) { probe->record(slot, args, start); };
@@ -60,7 +63,7 @@ void bash_throughput(const jobs_settings& cfg) {
   auto cpu0 = cpu_seconds();
   auto busy0 = machine_busy_seconds();
   auto t0 = now_ns();
-  t.start_workers(process_workers(slots, "bash", nullptr));
+  t.start_workers(process_workers(cfg, slots, "bash", nullptr));
   t.wait_until([&](const actors::dispatcher_stats& s) { return s.completed >= cfg.bash_n; },
                1ms);
   auto wall = static_cast<double>(now_ns() - t0) / 1e9;
@@ -80,7 +83,7 @@ void bash_throughput(const jobs_settings& cfg) {
     std::exit(1);
   }
   emit("bash", "\"n\":" + std::to_string(cfg.bash_n) + ",\"slots\":" + std::to_string(slots)
-                 + ",\"jobs_per_s\":" + fmt(rate) + ",\"raw_bwrap_true_per_s\":"
+                 + ",\"standby\":" + std::to_string(cfg.standby) + ",\"jobs_per_s\":" + fmt(rate) + ",\"raw_bwrap_true_per_s\":"
                  + fmt(raw.per_s) + ",\"ratio\":" + fmt(rate / raw.per_s, 3)
                  + ",\"cpu_ms_per_1000_process\":" + fmt(cpu * 1000 / k)
                  + ",\"cpu_ms_per_1000_machine\":" + fmt(busy * 1000 / k));
@@ -91,7 +94,7 @@ void python_overhead(const jobs_settings& cfg) {
   auto boxed = measure_spawn(bwrap_argv({"/usr/bin/python3", "-c", "pass"}), 1, cfg.ref_seconds);
   probe_log probe;
   bench_tree t{cfg.conninfo};
-  t.start_workers(process_workers(1, "python3", &probe));
+  t.start_workers(process_workers(cfg, 1, "python3", &probe));
   t.wait_until([&](const actors::dispatcher_stats& s) { return s.idle_slots == 1; });
   caf::scoped_actor self{t.system(), true};
   auto d = t.dispatcher();
@@ -133,7 +136,8 @@ void python_overhead(const jobs_settings& cfg) {
       job.push_back(static_cast<double>(e.at_ns - started) / 1e6);
   }
   auto p50 = percentile(job, 50);
-  emit("python", "\"n\":" + std::to_string(job.size()) + ",\"job_p50_ms\":" + fmt(p50, 2)
+  emit("python", "\"n\":" + std::to_string(job.size()) + ",\"standby\":" + std::to_string(cfg.standby)
+                   + ",\"job_p50_ms\":" + fmt(p50, 2)
                    + ",\"job_p99_ms\":" + fmt(percentile(job, 99), 2)
                    + ",\"bare_python_p50_ms\":" + fmt(bare.p50_ms, 2)
                    + ",\"bwrap_python_p50_ms\":" + fmt(boxed.p50_ms, 2)

@@ -64,6 +64,8 @@ public:
   std::shared_ptr<actors::registry> reg() { return reg_; }
   const std::string& conninfo() const { return db_->conninfo(); }
   actors::dispatcher_actor dispatcher();
+  /// The sandbox launcher the worker slots share.
+  sandbox::launcher& launcher() { return *launcher_; }
 
 private:
   std::shared_ptr<scratch_database> db_;

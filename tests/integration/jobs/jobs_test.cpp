@@ -12,6 +12,7 @@
 
 #include "actors/protocol/errors.hpp"
 #include "actors/protocol/storage_actor.hpp"
+#include "sandbox/launcher.hpp"
 #include "storage/pg/connection.hpp"
 #include "tests/support/job_tree.hpp"
 
@@ -86,6 +87,35 @@ TEST(Jobs, PythonNonSerialisableOrMissingResultIsInvalid) {
   r = t.wait(t.submit(job_tree::script("python3", "def main():\n    print('{\"fake\": 1}')\n")));
   EXPECT_EQ(r.status, job_status::success);
   EXPECT_EQ(r.result, "null");
+}
+
+TEST(Jobs, APythonJobInAStandbyInterpreterSeesWhatAColdOneSees) {
+  // The first python job starts cold; it makes the launcher prepare
+  // standbys with the interpreter already running (runtime/python/
+  // standby.py), and the next ones run there. Both must look the same to
+  // the script: environment, argv, cwd, pid, stdin args, __main__, files.
+  job_tree t;
+  const std::string code = R"py(import os, sys
+def main(x: int):
+    env = sorted(k for k in os.environ if not k.startswith(('WM_JOB_ID', 'MILLRACE_ATTEMPT')))
+    return {'x': x, 'env': env, 'argv': sys.argv, 'cwd': os.getcwd(), 'pid': os.getpid(),
+            'main': __name__, 'files': sorted(os.listdir('/job')), 'stdin': sys.stdin.read(),
+            'path0': sys.path[0], 'flags': [sys.flags.isolated, sys.flags.no_user_site]}
+)py";
+  auto before = t.launcher().stats().from_standby;
+  std::vector<std::string> results;
+  for (int i = 0; i < 3; ++i) {
+    auto r = t.wait(t.submit(job_tree::script("python3", code, R"({"x": 7})")));
+    ASSERT_EQ(r.status, job_status::success) << r.result;
+    results.push_back(r.result);
+  }
+  EXPECT_GE(t.launcher().stats().from_standby, before + 2) << "the later jobs ran in standbys";
+  EXPECT_EQ(results[1], results[0]);
+  EXPECT_EQ(results[2], results[0]);
+  EXPECT_TRUE(contains(results[0], R"("x":7)")) << results[0];
+  EXPECT_TRUE(contains(results[0], R"("pid":2)")) << results[0];
+  EXPECT_TRUE(contains(results[0], R"("cwd":"/job")")) << results[0];
+  EXPECT_TRUE(contains(results[0], R"("stdin":"")")) << results[0];
 }
 
 TEST(Jobs, ATimeoutKillsAScriptThatIgnoresSigterm) {

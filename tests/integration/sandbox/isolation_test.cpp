@@ -21,15 +21,14 @@ using namespace millrace::sandbox::testing;
 
 namespace {
 
-class SandboxIsolation : public ::testing::Test {
+/// Param: through a standby sandbox (Warm) or cold.
+class SandboxIsolation : public ::testing::TestWithParam<bool> {
 protected:
   std::unique_ptr<launcher> launcher_ = make_bwrap_launcher(test_config());
 
   job_record run(const launch_plan& plan, const limits& lim = {}) {
     job_record rec;
-    std::string error;
-    auto proc = launcher_->start(plan, lim, rec.events(), error);
-    EXPECT_TRUE(proc) << error;
+    auto proc = start_job(*launcher_, rec, plan, lim, GetParam());
     if (proc) {
       EXPECT_TRUE(rec.wait());
     }
@@ -83,7 +82,7 @@ std::string connect_script(int port) {
          + std::to_string(port) + "; then echo connected; else echo refused; fi";
 }
 
-TEST_F(SandboxIsolation, EnvironmentIsExactlyThePlansPlusDefaults) {
+TEST_P(SandboxIsolation, EnvironmentIsExactlyThePlansPlusDefaults) {
   ::setenv("MILLRACE_HOST_CANARY", "must-not-leak", 1);
   launch_plan plan;
   plan.argv = {"/usr/bin/env"};
@@ -99,7 +98,7 @@ TEST_F(SandboxIsolation, EnvironmentIsExactlyThePlansPlusDefaults) {
   EXPECT_EQ(lines(own.out()), (std::set<std::string>{"PATH=/usr/bin", "HOME=/job/home", "LANG=C", "PWD=/job"}));
 }
 
-TEST_F(SandboxIsolation, HostSecretsAndFilesAreOutOfReach) {
+TEST_P(SandboxIsolation, HostSecretsAndFilesAreOutOfReach) {
   auto rec = run(bash(std::string{R"sh(
     cat /etc/shadow >/dev/null 2>&1 && echo shadow-readable || echo shadow-unreadable
     [ -e /etc/shadow ] && echo shadow-exists || echo shadow-absent
@@ -127,14 +126,14 @@ TEST_F(SandboxIsolation, HostSecretsAndFilesAreOutOfReach) {
   }
 }
 
-TEST_F(SandboxIsolation, JobHasNoCapabilities) {
+TEST_P(SandboxIsolation, JobHasNoCapabilities) {
   auto rec = run(bash("grep -E '^Cap(Eff|Prm|Bnd)' /proc/self/status; unshare -U true 2>/dev/null && echo "
                       "nested-userns || echo no-nested-userns"));
   EXPECT_EQ(rec.out(), "CapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000000\n"
                        "no-nested-userns\n");
 }
 
-TEST_F(SandboxIsolation, JobFolderIsPrivate) {
+TEST_P(SandboxIsolation, JobFolderIsPrivate) {
   auto secret = unique_token("secret");
   job_record first;
   std::string error;
@@ -152,7 +151,7 @@ TEST_F(SandboxIsolation, JobFolderIsPrivate) {
   ASSERT_TRUE(first.wait());
 }
 
-TEST_F(SandboxIsolation, NetworkIsDeniedByDefault) {
+TEST_P(SandboxIsolation, NetworkIsDeniedByDefault) {
   listener l;
   ASSERT_GT(l.port, 0);
   auto rec = run(bash(connect_script(l.port)));
@@ -160,7 +159,7 @@ TEST_F(SandboxIsolation, NetworkIsDeniedByDefault) {
   EXPECT_FALSE(l.has_connection());
 }
 
-TEST_F(SandboxIsolation, NetworkCanBeAllowed) {
+TEST_P(SandboxIsolation, NetworkCanBeAllowed) {
   listener l;
   ASSERT_GT(l.port, 0);
   auto plan = bash(connect_script(l.port));
@@ -170,7 +169,7 @@ TEST_F(SandboxIsolation, NetworkCanBeAllowed) {
   EXPECT_TRUE(l.has_connection());
 }
 
-TEST_F(SandboxIsolation, JobFolderHasItsSizeLimit) {
+TEST_P(SandboxIsolation, JobFolderHasItsSizeLimit) {
   limits lim;
   lim.job_dir_bytes = 1u << 20;
   auto rec = run(bash("head -c 2000000 /dev/zero > /job/big; echo rc=$?; head -c 2000000 /dev/zero > /tmp/big; "
@@ -180,12 +179,17 @@ TEST_F(SandboxIsolation, JobFolderHasItsSizeLimit) {
   EXPECT_NE(rec.err().find("No space left on device"), std::string::npos) << rec.err();
 }
 
-TEST_F(SandboxIsolation, ExtraReadOnlyBinds) {
+TEST_P(SandboxIsolation, ExtraReadOnlyBinds) {
   // Any host folder will do: the sandbox sources, with the contract header.
   auto plan = bash("head -c 2 /opt/runtime/launcher.hpp; echo; touch /opt/runtime/x 2>/dev/null || echo read-only");
   plan.ro_binds = {{std::string{MILLRACE_SOURCE_DIR} + "/sandbox", "/opt/runtime"}};
   auto bound = run(plan);
   EXPECT_EQ(bound.out(), "//\nread-only\n") << bound.err();
 }
+
+INSTANTIATE_TEST_SUITE_P(Standby, SandboxIsolation, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& param_info) {
+                           return param_info.param ? "Warm" : "Cold";
+                         });
 
 } // namespace

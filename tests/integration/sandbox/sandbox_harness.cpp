@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <gtest/gtest.h>
+
 namespace millrace::sandbox::testing {
 
 struct job_record::state {
@@ -144,6 +146,20 @@ int job_record::exit_calls() const {
 bool job_record::output_after_exit() const {
   std::lock_guard<std::mutex> guard{state_->mutex};
   return state_->late_output;
+}
+
+std::shared_ptr<process> start_job(launcher& l, job_record& rec, const launch_plan& plan, const limits& lim,
+                                   bool warm) {
+  if (warm)
+    l.prepare(plan, lim);
+  auto before = l.stats().from_standby;
+  std::string error;
+  auto proc = l.start(plan, lim, rec.events(), error);
+  EXPECT_TRUE(proc) << error;
+  if (proc && warm) {
+    EXPECT_EQ(l.stats().from_standby, before + 1) << "the job did not go to a standby sandbox";
+  }
+  return proc;
 }
 
 launch_plan bash(const std::string& script) {

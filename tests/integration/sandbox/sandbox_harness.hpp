@@ -62,6 +62,13 @@ private:
   std::shared_ptr<state> state_;
 };
 
+/// Starts `plan` on `l`. `warm`: through a standby sandbox (prepare()
+/// first, then start(), and the launcher's counters must show the job went
+/// to the standby); otherwise cold. A failed start is a test failure and
+/// returns null.
+std::shared_ptr<process> start_job(launcher& l, job_record& rec, const launch_plan& plan, const limits& lim,
+                                   bool warm);
+
 /// {"/bin/bash", "-c", script}.
 launch_plan bash(const std::string& script);
 

@@ -13,19 +13,17 @@ using namespace millrace::sandbox::testing;
 
 namespace {
 
-class SandboxStreams : public ::testing::Test {
+/// Param: through a standby sandbox (Warm) or cold.
+class SandboxStreams : public ::testing::TestWithParam<bool> {
 protected:
   std::unique_ptr<launcher> launcher_ = make_bwrap_launcher(test_config());
 
   std::shared_ptr<process> start(job_record& rec, const launch_plan& plan, const limits& lim = {}) {
-    std::string error;
-    auto proc = launcher_->start(plan, lim, rec.events(), error);
-    EXPECT_TRUE(proc) << error;
-    return proc;
+    return start_job(*launcher_, rec, plan, lim, GetParam());
   }
 };
 
-TEST_F(SandboxStreams, StdoutAndStderrArriveAsTheirOwnStreams) {
+TEST_P(SandboxStreams, StdoutAndStderrArriveAsTheirOwnStreams) {
   job_record rec;
   auto proc = start(rec, bash("echo to-out; echo to-err >&2; echo more-out"));
   ASSERT_TRUE(rec.wait());
@@ -43,7 +41,7 @@ TEST_F(SandboxStreams, StdoutAndStderrArriveAsTheirOwnStreams) {
   EXPECT_GT(proc->pid(), 0);
 }
 
-TEST_F(SandboxStreams, NonZeroExitCodeIsReported) {
+TEST_P(SandboxStreams, NonZeroExitCodeIsReported) {
   job_record rec;
   auto proc = start(rec, bash("echo failing >&2; exit 3"));
   ASSERT_TRUE(rec.wait());
@@ -53,7 +51,7 @@ TEST_F(SandboxStreams, NonZeroExitCodeIsReported) {
   EXPECT_EQ(rec.err(), "failing\n");
 }
 
-TEST_F(SandboxStreams, ResultChannelIsFd3AndOnlyThat) {
+TEST_P(SandboxStreams, ResultChannelIsFd3AndOnlyThat) {
   auto plan = bash("printf '{\"ok\":true}' >&3; echo out-line; ls /proc/$$/fd > /job/fds; tr '\\n' ' ' < /job/fds");
   plan.result_channel = true;
   job_record rec;
@@ -67,7 +65,7 @@ TEST_F(SandboxStreams, ResultChannelIsFd3AndOnlyThat) {
   EXPECT_EQ(rec.info().exit_code, 0);
 }
 
-TEST_F(SandboxStreams, WithoutResultChannelFd3IsClosed) {
+TEST_P(SandboxStreams, WithoutResultChannelFd3IsClosed) {
   job_record rec;
   auto proc = start(rec, bash("ls /proc/$$/fd > /job/fds; tr '\\n' ' ' < /job/fds; printf x >&3 || echo no-fd3"));
   ASSERT_TRUE(rec.wait());
@@ -75,7 +73,7 @@ TEST_F(SandboxStreams, WithoutResultChannelFd3IsClosed) {
   EXPECT_EQ(rec.result(), "");
 }
 
-TEST_F(SandboxStreams, StdinDataIsReadable) {
+TEST_P(SandboxStreams, StdinDataIsReadable) {
   launch_plan plan;
   plan.argv = {"/usr/bin/cat"};
   plan.stdin_data = "first line\nsecond line\n";
@@ -86,14 +84,14 @@ TEST_F(SandboxStreams, StdinDataIsReadable) {
   EXPECT_EQ(rec.info().exit_code, 0);
 }
 
-TEST_F(SandboxStreams, EmptyStdinIsDevNull) {
+TEST_P(SandboxStreams, EmptyStdinIsDevNull) {
   job_record rec;
   auto proc = start(rec, bash("wc -c; readlink /proc/self/fd/0"));
   ASSERT_TRUE(rec.wait());
   EXPECT_EQ(rec.out(), "0\n/dev/null\n");
 }
 
-TEST_F(SandboxStreams, UnreadStdinDoesNotBlockAnything) {
+TEST_P(SandboxStreams, UnreadStdinDoesNotBlockAnything) {
   // 32 MiB is far more than a pipe holds; the job never reads it.
   auto plan = bash("echo ignored-stdin");
   plan.stdin_data.assign(32u << 20, 'x');
@@ -111,7 +109,7 @@ TEST_F(SandboxStreams, UnreadStdinDoesNotBlockAnything) {
   EXPECT_EQ(partial.out(), "yyyyy\n");
 }
 
-TEST_F(SandboxStreams, JobFilesArePlacedWithContentsAndModes) {
+TEST_P(SandboxStreams, JobFilesArePlacedWithContentsAndModes) {
   auto plan = bash("cat /job/data/input.txt; stat -c '%n %a' /job/main.sh /job/data/input.txt; /job/main.sh");
   plan.files = {{"/job/main.sh", "#!/bin/bash\necho main-ran \"$HOME\"\n", true},
                 {"/job/data/input.txt", "payload\n", false}};
@@ -123,7 +121,7 @@ TEST_F(SandboxStreams, JobFilesArePlacedWithContentsAndModes) {
   EXPECT_EQ(rec.info().exit_code, 0);
 }
 
-TEST_F(SandboxStreams, EveryByteArrivesBeforeOnExit) {
+TEST_P(SandboxStreams, EveryByteArrivesBeforeOnExit) {
   std::atomic<uint64_t> bytes{0};
   std::atomic<uint64_t> bytes_at_exit{0};
   std::atomic<bool> late{false};
@@ -156,7 +154,7 @@ TEST_F(SandboxStreams, EveryByteArrivesBeforeOnExit) {
   EXPECT_FALSE(late.load());
 }
 
-TEST_F(SandboxStreams, HundredMegabytesAreStreamedNotBuffered) {
+TEST_P(SandboxStreams, HundredMegabytesAreStreamedNotBuffered) {
   constexpr uint64_t total = 100ull << 20;
   const uint64_t hwm_before = peak_rss_bytes();
   const uint64_t rss_before = rss_bytes();
@@ -197,5 +195,10 @@ TEST_F(SandboxStreams, HundredMegabytesAreStreamedNotBuffered) {
   EXPECT_LT(peak_rss_bytes() - hwm_before, 64ull << 20)
     << "VmHWM grew from " << hwm_before << " (RSS " << rss_before << ") to " << peak_rss_bytes();
 }
+
+INSTANTIATE_TEST_SUITE_P(Standby, SandboxStreams, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& param_info) {
+                           return param_info.param ? "Warm" : "Cold";
+                         });
 
 } // namespace

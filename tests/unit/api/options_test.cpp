@@ -90,6 +90,7 @@ TEST(Options, TheShippedFileListsEveryKeyWithItsDefault) {
   EXPECT_EQ(shipped.job_dir_bytes, defaults.job_dir_bytes);
   EXPECT_EQ(shipped.run_as, defaults.run_as);
   EXPECT_EQ(shipped.cgroups, defaults.cgroups);
+  EXPECT_EQ(shipped.standby, defaults.standby);
   EXPECT_EQ(shipped.cluster_listen, defaults.cluster_listen);
   EXPECT_EQ(shipped.cluster_servers, defaults.cluster_servers);
   EXPECT_EQ(shipped.cluster_secret_file, defaults.cluster_secret_file);
@@ -108,7 +109,7 @@ TEST(Options, TheShippedFileListsEveryKeyWithItsDefault) {
   while (std::getline(in, line))
     if (!line.empty() && line[0] != '#' && line[0] != '[' && line.find('=') != std::string::npos)
       ++assignments;
-  EXPECT_EQ(assignments, 58);
+  EXPECT_EQ(assignments, 59);
 }
 
 TEST(Options, FlagsOverrideTheFileAndTheEnvironmentOverridesTheFile) {
@@ -140,6 +141,8 @@ TEST(Options, InvalidValuesNameTheKeyAndWhatWasExpected) {
   err = error_of({"--storage.write_timeout=10"});
   EXPECT_EQ(err, "storage.write_timeout: expected a duration such as 500ms, 10s, 2m or 1h, got "
                  "'10'");
+  err = error_of({"--sandbox.standby=65"});
+  EXPECT_EQ(err, "sandbox.standby: expected an integer from 0 to 64, got '65'");
   err = error_of({"--log.format=xml"});
   EXPECT_EQ(err, "log.format: expected one of human, json, got 'xml'");
   err = error_of({"--config", "/nonexistent/millrace.conf"});
