@@ -5,8 +5,8 @@ The sandbox launcher keeps standby sandboxes ready (sandbox/README.md,
 
     /usr/bin/python3 -I -u /opt/millrace/python/standby.pyc
 
-so the interpreter's own start-up (about 15 ms here, most of a small job)
-is done before the job arrives.  It waits on descriptor 6 for the job
+so the interpreter's own start-up (13-20 ms for `python3 -c pass` here,
+most of a small job) is done before the job arrives.  It waits on descriptor 6 for the job
 request (sandbox/detail/standby_wire.hpp: argv, environment, files, and a
 memfd for stdin) and applies it exactly as millrace-sandbox-stub would:
 job files with their modes, the whole environment, stdin, the result
