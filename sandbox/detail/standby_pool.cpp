@@ -64,6 +64,7 @@ void standby_pool::refill(const std::string& key, const launch_plan& shape, cons
     auto have = st.ready.size() + st.making;
     wanted = have < per_shape_ ? per_shape_ - have : 0;
     st.making += wanted;
+    in_flight_ += wanted;
   }
   for (auto& sb : dropped)
     retire_(std::move(sb));
@@ -93,8 +94,15 @@ void standby_pool::made(const std::string& key, std::optional<job_setup> sb) {
     }
   }
   cv_.notify_all();
+  // Retired before it counts as done: close() waits for this, so the
+  // reactor adopts it (and later reaps the sandbox's init) before it stops.
   if (sb)
     retire_(std::move(*sb));
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    --in_flight_;
+  }
+  cv_.notify_all();
 }
 
 void standby_pool::trim(std::vector<job_setup>& out) {
@@ -126,6 +134,8 @@ void standby_pool::close() {
   cv_.notify_all();
   for (auto& sb : all)
     retire_(std::move(sb));
+  std::unique_lock<std::mutex> lock{mutex_};
+  cv_.wait(lock, [this] { return in_flight_ == 0; });
 }
 
 bool standby_pool::is_closed() const {

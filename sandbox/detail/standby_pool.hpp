@@ -56,8 +56,11 @@ public:
   /// ready or being made. Makes the shape the most recently used one.
   void refill(const std::string& key, const launch_plan& shape, const limits& lim);
 
-  /// Retires every standby and refuses new ones. Idempotent. Must be called
-  /// before the spawn thread stops: queued refills then make nothing.
+  /// Retires every standby and refuses new ones, then waits until no
+  /// standby is still being made (one in the making is retired when it is
+  /// done, so the reactor, still running, reaps all of its processes).
+  /// Idempotent. Must be called before the reactor and the spawn thread
+  /// stop, and not from the spawn thread: queued refills then make nothing.
   void close();
 
   /// Standbys ready now.
@@ -86,6 +89,9 @@ private:
   std::map<std::string, shape_state> shapes_; // guarded by mutex_
   std::list<std::string> recent_;             // most recent first; guarded
   bool closed_ = false;                       // guarded by mutex_
+  /// Makes posted to the spawn thread and not yet through made(), retiring
+  /// included; close() waits for 0. Guarded by mutex_.
+  size_t in_flight_ = 0;
 };
 
 } // namespace millrace::sandbox::detail
