@@ -1,11 +1,43 @@
 #include "actors/worker/worker_node.hpp"
 
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
 #include "caf/all.hpp"
 
 #include "actors/protocol/paths.hpp"
 #include "actors/system/logging.hpp"
+#include "runtime/runtime.hpp"
 
 namespace millrace::actors {
+
+namespace {
+
+// Asks the launcher for standby sandboxes of each language the node serves
+// (by its default tag), so that even the first job of each starts warm.
+// Only the shape counts (limits, no network), not the code.
+void prepare_standbys(const slot_config& sc) {
+  if (!sc.launcher)
+    return;
+  for (auto& lang : runtime::languages()) {
+    if (std::find(sc.tags.begin(), sc.tags.end(), lang.default_tag) == sc.tags.end())
+      continue;
+    auto* rt = runtime::find_runtime(lang.name);
+    if (!rt)
+      continue;
+    runtime::job_input in;
+    in.job_id = "standby";
+    try {
+      sc.launcher->prepare(rt->plan(in), sc.limits);
+    } catch (const std::exception& e) {
+      logger_for(paths::worker)->warn("no standby sandboxes prepared for {}: {}", lang.name,
+                                      e.what());
+    }
+  }
+}
+
+} // namespace
 
 child_spec worker_node_spec(worker_config cfg) {
   std::vector<child_spec> kids;
@@ -18,7 +50,12 @@ child_spec worker_node_spec(worker_config cfg) {
     sc.tags = cfg.tags;
     // Stopping a slot kills its process; give the kill ladder its time.
     k.shutdown = sc.kill_grace + std::chrono::seconds{5};
-    k.start = [sc](const child_context& ctx) { return spawn_slot(ctx.sys, sc, ctx.reg, ctx.path); };
+    bool first = i == 1;
+    k.start = [sc, first](const child_context& ctx) {
+      if (first)
+        prepare_standbys(sc);
+      return spawn_slot(ctx.sys, sc, ctx.reg, ctx.path);
+    };
     kids.push_back(std::move(k));
   }
   supervisor_flags flags;
