@@ -15,6 +15,7 @@ job_tree::job_tree(job_tree_options opts)
   : db_(opts.db ? opts.db : std::make_shared<scratch_database>()) {
   runtime::install_support_files();
   sandbox::launcher_config lc;
+  lc.standby = opts.standby;
   launcher_ = std::shared_ptr<sandbox::launcher>{sandbox::make_bwrap_launcher(lc)};
   actors::root_config rc;
   rc.storage.writer.writer.connect = {db_->conninfo(), std::chrono::seconds{5}, "test"};

@@ -27,6 +27,8 @@ struct job_tree_options {
   size_t log_max_bytes = 10 << 20;
   sandbox::limits limits;
   std::vector<std::string> network_tags;
+  /// The launcher's standby sandboxes per shape (launcher_config::standby).
+  size_t standby = 2;
   caf::timespan lease = std::chrono::seconds{30};
   /// The database to use; a fresh one when null. Share one to restart the
   /// tree on the same data.
