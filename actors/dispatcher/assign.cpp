@@ -21,6 +21,11 @@ bool network_for(dispatcher_ptr self, const std::string& tag) {
 
 } // namespace
 
+std::string lane_of(const job_spec& spec) {
+  bool is_flow = spec.kind == job_kind::flow || spec.kind == job_kind::flowpreview;
+  return is_flow && !spec.parent_job.empty() ? std::string{job_kind::subflow_lane} : spec.tag;
+}
+
 job_assignment assignment_of(dispatcher_ptr self, const job_entry& e) {
   auto& cfg = self->state.cfg;
   // A flow has no timeout unless its run asked for one (an approval may wait
@@ -200,7 +205,7 @@ void make_runnable(dispatcher_ptr self, job_entry& e) {
   }
   e.st = job_entry::state::queued;
   e.runnable_at = self->clock().now();
-  st.ready.push(e.spec.tag, e.spec.workspace,
+  st.ready.push(lane_of(e.spec), e.spec.workspace,
                 ready_key{e.spec.priority, e.scheduled_ms, e.seq, e.spec.id});
 }
 
@@ -239,6 +244,10 @@ void slot_ready(dispatcher_ptr self, const std::string& name) {
     return;
   s->second.job.clear();
   s->second.idle = false; // feed() records it as idle if there is no work
+  if (s->second.leaving && s->second.ahead.empty()) {
+    forget_slot(self, name);
+    return;
+  }
   feed(self, s->second);
 }
 

@@ -54,7 +54,7 @@ caf::result<cancel_reply> cancel(dispatcher_ptr self, const std::string& job_id,
   // Queued or delayed: it never runs. Take it out of memory now, so no slot
   // picks it up while the cancel commits.
   if (e.st == job_entry::state::queued)
-    st.ready.erase(e.spec.tag, e.spec.workspace,
+    st.ready.erase(lane_of(e.spec), e.spec.workspace,
                    ready_key{e.spec.priority, e.scheduled_ms, e.seq, e.spec.id});
   else
     for (auto d = st.delayed.begin(); d != st.delayed.end(); ++d)

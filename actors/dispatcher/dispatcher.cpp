@@ -91,6 +91,7 @@ dispatcher_actor::behavior_type dispatcher(dispatcher_ptr self, dispatcher_confi
     [self](expire_atom, std::string& id, int32_t attempt) { expire(self, id, attempt); },
     [self](recover_atom) { start_recovery(self); },
     [self](drain_atom, std::string& prefix, bool on) { return drain_slots(self, prefix, on); },
+    [self](drain_atom, std::string& slot) { return slot_leave(self, slot); },
     [self](stats_atom) { return current_stats(self); },
     [self](status_atom) {
       auto s = current_stats(self);

@@ -68,6 +68,9 @@ struct slot_entry {
   std::deque<std::string> ahead;
   /// Its node is draining: it finishes what it runs and gets nothing new.
   bool draining = false;
+  /// The slot asked to leave (`drain` with its name): answered, and the slot
+  /// forgotten, once it holds no job.
+  std::optional<caf::typed_response_promise<bool>> leaving;
 };
 
 struct dispatcher_state {
@@ -123,6 +126,10 @@ struct dispatcher_state {
 
 using dispatcher_ptr = dispatcher_actor::stateful_pointer<dispatcher_state>;
 
+/// The ready-queue lane of a job: its tag, except for sub-flows
+/// (job_kind::subflow_lane).
+std::string lane_of(const job_spec& spec);
+
 // tag_limits.cpp
 /// Whether another attempt of `tag` may start (its limit, if any).
 bool tag_has_room(dispatcher_ptr self, const std::string& tag);
@@ -161,6 +168,13 @@ void judge_held(dispatcher_ptr self, const std::string& slot, const std::string&
 /// no new jobs from now on (`on`), or again (`!on`). Returns how many slots
 /// it drained.
 int32_t drain_slots(dispatcher_ptr self, const std::string& prefix, bool on);
+/// A slot asks to leave: true at once if it holds no job, else once its
+/// jobs are done; it gets nothing new meanwhile. Then it is forgotten (its
+/// exit is no loss) and may stop.
+caf::result<bool> slot_leave(dispatcher_ptr self, const std::string& slot);
+/// Drops a slot's registration (no job of its own is touched) and answers
+/// its pending `slot_leave`. By value: callers may pass the entry's own key.
+void forget_slot(dispatcher_ptr self, std::string slot);
 bool draining_prefix(dispatcher_ptr self, const std::string& name);
 void slot_ready(dispatcher_ptr self, const std::string& slot);
 void slot_down(dispatcher_ptr self, const caf::actor_addr& who, const caf::error& reason);

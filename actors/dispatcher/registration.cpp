@@ -35,7 +35,7 @@ void register_slot(dispatcher_ptr self, worker_slot_actor h, slot_info info) {
   info.job_id.clear();
   info.lease_owner.clear();
   auto& slot = st.slots[name];
-  slot = slot_entry{h, std::move(info), false, {}, {}, draining_prefix(self, name)};
+  slot = slot_entry{h, std::move(info), false, {}, {}, draining_prefix(self, name), {}};
   if (same) {
     slot.idle = kept.idle;
     slot.job = std::move(kept.job);
@@ -126,6 +126,39 @@ int32_t drain_slots(dispatcher_ptr self, const std::string& prefix, bool on) {
   return n;
 }
 
+caf::result<bool> slot_leave(dispatcher_ptr self, const std::string& name) {
+  auto& st = self->state;
+  auto s = st.slots.find(name);
+  if (s == st.slots.end())
+    return true;
+  auto& slot = s->second;
+  if (slot.job.empty() && slot.ahead.empty()) {
+    forget_slot(self, name);
+    return true;
+  }
+  slot.draining = true;
+  slot.idle = false;
+  if (!slot.leaving)
+    slot.leaving = self->make_response_promise<bool>();
+  return *slot.leaving;
+}
+
+void forget_slot(dispatcher_ptr self, std::string name) {
+  auto& st = self->state;
+  auto s = st.slots.find(name);
+  if (s == st.slots.end())
+    return;
+  auto handle = s->second.handle;
+  auto leaving = std::move(s->second.leaving);
+  st.slots.erase(s);
+  // Its idle list entries go stale (dispatch skips names it does not know).
+  if (auto a = st.slot_by_addr.find(handle.address()); a != st.slot_by_addr.end() && a->second == name) {
+    st.slot_by_addr.erase(a);
+    self->demonitor(handle.address());
+  }
+  if (leaving)
+    leaving->deliver(true);
+}
 
 void slot_down(dispatcher_ptr self, const caf::actor_addr& who, const caf::error& reason) {
   auto& st = self->state;

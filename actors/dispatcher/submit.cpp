@@ -141,7 +141,7 @@ caf::error validate(dispatcher_ptr self, job_spec& spec) {
     if (spec.tag != job_kind::flow_tag)
       return invalid("tag: flow runs go to the flow engine's tag '" + std::string{job_kind::flow_tag}
                      + "', not '" + spec.tag + "'");
-  } else if (spec.tag == job_kind::flow_tag) {
+  } else if (spec.tag == job_kind::flow_tag || spec.tag == job_kind::subflow_lane) {
     return invalid("tag: '" + spec.tag + "' is the flow engine's; a " + spec.kind
                    + " job cannot run there");
   }
@@ -224,7 +224,7 @@ caf::result<submit_reply> submit(dispatcher_ptr self, job_spec spec,
     spec.id = make_uuid_v7();
   bool now = spec.scheduled_for_ms == 0 || spec.scheduled_for_ms <= wall_ms(self);
   std::string slot = fresh && now && !st.recovering && tag_has_room(self, spec.tag)
-                       ? take_idle_slot(self, spec.tag)
+                       ? take_idle_slot(self, lane_of(spec))
                        : "";
   auto rp = self->make_response_promise<submit_reply>();
   struct pending {

@@ -22,6 +22,7 @@
 #include "actors/system/logging.hpp"
 #include "actors/system/registry.hpp"
 #include "actors/system/status.hpp"
+#include "runtime/expr/evaluator.hpp"
 #include "runtime/flow/parse.hpp"
 #include "runtime/runtime.hpp"
 
@@ -55,6 +56,8 @@ struct run_state {
   bool reported = false;
   bool early_sent = false; // early_return's result went to the dispatcher
   bool cached = false;     // the result came from the flow's cache_ttl
+  bool skipped = false;    // the flow's skip_expr held: no module ran
+  bool skip_checked = false;
 };
 
 using run_actor = caf::stateful_actor<run_state>;
@@ -86,6 +89,8 @@ std::string status_doc(run_actor* self) {
     doc.emplace_back("failure_module", st.failure_entry);
   if (st.cached)
     doc.emplace_back("cached", "true");
+  if (st.skipped)
+    doc.emplace_back("skipped", "true");
   return object_with("{}", doc);
 }
 
@@ -275,6 +280,18 @@ void start_main(run_actor* self, const std::string& recorded) {
   start_sequence(self, std::move(in));
 }
 
+// Evaluates the flow's skip_expr with flow_input in scope; the answer comes
+// back as eval_atom.
+void check_skip(run_actor* self) {
+  auto& st = self->state;
+  auto scope = object_with("{}", {{"flow_input", st.a.args.empty() ? "{}" : st.a.args}});
+  caf::actor_addr addr = self->address();
+  st.ctx->eval->evaluate(st.ctx->def->value.skip_expr, std::move(scope), [addr](expr::outcome o) {
+    if (auto h = caf::actor_cast<caf::actor>(addr))
+      caf::anon_send(h, eval_atom_v, uint64_t{0}, o.ok, o.ok ? o.value_json : o.error);
+  });
+}
+
 void start_or_cached(run_actor* self, storage_reader_actor reader) {
   auto& st = self->state;
   self->request(reader, std::chrono::seconds{30}, read_atom_v,
@@ -330,13 +347,11 @@ caf::behavior flow_run(run_actor* self, job_assignment a, std::shared_ptr<regist
       msg += (msg.empty() ? "" : "; ") + flow::to_string(e);
     self->send(self, wake_atom_v, uint64_t{1});
     st.final_result = runtime::error_json("InvalidFlow", "the flow definition is invalid: " + msg);
-  } else if (parsed.flow->value.preprocessor_module || !parsed.flow->value.skip_expr.empty()) {
-    // Both change what the flow computes; ignoring them would be wrong.
+  } else if (parsed.flow->value.preprocessor_module) {
+    // It changes what the flow computes; ignoring it would be wrong.
     self->send(self, wake_atom_v, uint64_t{1});
     st.final_result = runtime::error_json(
-      "NotSupported", std::string{parsed.flow->value.preprocessor_module ? "preprocessor_module"
-                                                                           : "skip_expr"}
-                        + " is not supported by this version of Millrace");
+      "NotSupported", "preprocessor_module is not supported by this version of Millrace");
   } else {
     ctx.def = std::make_shared<flow::open_flow>(std::move(*parsed.flow));
     self->send(self, wake_atom_v, uint64_t{0});
@@ -348,6 +363,10 @@ caf::behavior flow_run(run_actor* self, job_assignment a, std::shared_ptr<regist
       auto& s = self->state;
       if (what == 1)
         return finish_run(self, job_status::failure, s.final_result);
+      // skip_expr: decided on the flow's input before anything runs (again
+      // on a resumed attempt: the input is the same).
+      if (!s.skip_checked && !s.ctx->def->value.skip_expr.empty())
+        return check_skip(self);
       // A first attempt has no recorded status to resume from, unless it
       // restarts a finished flow from a step (jobs/restart/f/...): then the
       // steps before count as done with the results the definition carries.
@@ -372,6 +391,24 @@ caf::behavior flow_run(run_actor* self, job_assignment a, std::shared_ptr<regist
                                   self->state.a.job_id, describe(e));
             start_main(self, "{}");
           });
+    },
+    [self](eval_atom, uint64_t, bool ok, std::string& value) {
+      auto& s = self->state;
+      if (s.finishing || s.skip_checked)
+        return;
+      s.skip_checked = true;
+      if (!ok)
+        return finish_run(self, job_status::failure,
+                          runtime::error_json("ExpressionError", "skip_expr: " + value));
+      if (truthy(value)) {
+        s.skipped = true;
+        for (auto& m : s.ctx->def->value.modules)
+          s.entries.push_back("{\"id\":" + quote(m.id) + ",\"type\":\"WaitingForPriorSteps\"}");
+        s.log->info("flow {}: skip_expr `{}` holds; no module runs", s.a.job_id,
+                    s.ctx->def->value.skip_expr);
+        return finish_run(self, job_status::success, "null");
+      }
+      self->send(self, wake_atom_v, uint64_t{0});
     },
     [self](progress_atom, uint64_t index, std::string& entry) {
       auto& s = self->state;

@@ -1,9 +1,11 @@
 // A flow slot: the worker-slot protocol (register, run, claimed, cancel,
-// abort, renew) for the "flow" tag. It starts a flow_run actor once the
-// attempt's claim is committed, renews the lease while the run lives, and
-// passes cancel and abort on. The run reports its outcome itself.
+// abort, renew) for the flow lanes (flow_pool.cpp spawns them). It starts a
+// flow_run actor once the attempt's claim is committed, renews the lease
+// while the run lives, and passes cancel and abort on. The run reports its
+// outcome itself. It tells its pool when it takes a job and when it holds
+// none again.
 
-#include "actors/flow/flow_engine.hpp"
+#include "actors/flow/detail/pool.hpp"
 
 #include <optional>
 
@@ -30,6 +32,8 @@ struct flow_slot_state {
 
   flow_engine_config cfg;
   std::string slot_name;
+  std::vector<std::string> lanes;
+  caf::actor pool;
   std::string path;
   std::shared_ptr<registry> reg;
   std::shared_ptr<spdlog::logger> log;
@@ -64,16 +68,26 @@ void register_with_dispatcher(flow_slot_ptr self) {
     return;
   }
   self->send(d, register_atom_v, caf::actor_cast<worker_slot_actor>(self),
-             slot_info{self->state.slot_name, {job_kind::flow_tag}, {}, 0, {}, false});
+             slot_info{self->state.slot_name, self->state.lanes, {}, 0, {}, false});
   self->send(d, ready_atom_v, self->state.slot_name);
 }
 
+// The slot holds no job any more: its pool may count it idle.
+void now_free(flow_slot_ptr self) {
+  auto& s = self->state;
+  s.job.reset();
+  caf::anon_send(s.pool, ready_atom_v, s.slot_name);
+}
+
 worker_slot_actor::behavior_type flow_slot(flow_slot_ptr self, flow_engine_config cfg,
-                                           std::string slot_name, std::shared_ptr<registry> reg,
+                                           std::string slot_name, std::vector<std::string> lanes,
+                                           caf::actor pool, std::shared_ptr<registry> reg,
                                            std::string path) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.slot_name = std::move(slot_name);
+  st.lanes = std::move(lanes);
+  st.pool = std::move(pool);
   st.reg = std::move(reg);
   st.path = std::move(path);
   st.log = logger_for(paths::flows);
@@ -92,8 +106,9 @@ worker_slot_actor::behavior_type flow_slot(flow_slot_ptr self, flow_engine_confi
       if (auto d = dispatcher_of(self))
         self->send(d, done_atom_v, std::move(out));
     }
-    s.job.reset();
     ++s.runs;
+    if (s.job)
+      now_free(self);
   });
   register_with_dispatcher(self);
   return {
@@ -107,6 +122,8 @@ worker_slot_actor::behavior_type flow_slot(flow_slot_ptr self, flow_engine_confi
         s.run = nullptr;
         ++s.runs;
       }
+      if (!s.job)
+        caf::anon_send(s.pool, run_atom_v, s.slot_name);
       s.job = std::move(a);
       ++s.token;
     },
@@ -131,7 +148,7 @@ worker_slot_actor::behavior_type flow_slot(flow_slot_ptr self, flow_engine_confi
         caf::anon_send(s.run, abort_atom_v);
         s.run = nullptr;
       }
-      s.job.reset();
+      now_free(self);
     },
     [](watch_atom, std::string&, job_watcher_actor&) {},
     [](output_atom, uint64_t, uint8_t, std::string&) {},
@@ -160,25 +177,16 @@ worker_slot_actor::behavior_type flow_slot(flow_slot_ptr self, flow_engine_confi
 
 } // namespace
 
-child_spec flow_engine_spec(flow_engine_config cfg) {
-  if (!cfg.eval)
-    cfg.eval = std::make_shared<expr::evaluator>();
-  std::vector<child_spec> kids;
-  for (size_t i = 1; i <= cfg.slots; ++i) {
-    child_spec k;
-    k.id = "slot-" + std::to_string(i);
-    k.kind = "flow_slot";
-    auto name = cfg.node + "/flow-" + std::to_string(i);
-    k.start = [cfg, name](const child_context& ctx) {
-      return caf::actor_cast<caf::actor>(ctx.sys.spawn(flow_slot, cfg, name, ctx.reg, ctx.path));
-    };
-    kids.push_back(std::move(k));
-  }
-  supervisor_flags flags;
-  flags.strategy = restart_strategy::one_for_one;
-  flags.intensity = static_cast<uint32_t>(std::max<size_t>(10, cfg.slots));
-  flags.period = std::chrono::seconds{60};
-  return supervisor_spec("flows", flags, std::move(kids), logger_for(paths::flows));
+namespace flow_engine {
+
+caf::actor spawn_flow_slot(caf::local_actor* pool, const flow_engine_config& cfg,
+                           std::string name, std::vector<std::string> lanes,
+                           std::shared_ptr<registry> reg, std::string path) {
+  return caf::actor_cast<caf::actor>(pool->spawn<caf::linked>(
+    flow_slot, cfg, std::move(name), std::move(lanes), caf::actor_cast<caf::actor>(pool),
+    std::move(reg), std::move(path)));
 }
+
+} // namespace flow_engine
 
 } // namespace millrace::actors

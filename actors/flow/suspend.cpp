@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/flow/detail/json_util.hpp"
+#include "actors/flow/detail/pool.hpp"
 #include "actors/flow/detail/sequence_state.hpp"
 #include "actors/flow/flow_run.hpp"
 #include "actors/protocol/errors.hpp"
@@ -167,6 +168,8 @@ caf::behavior waiter(waiter_actor* self, std::shared_ptr<run_context> ctx, caf::
   reg->put(actor_entry{path, "flow_suspend", parent, caf::actor_cast<caf::actor>(self),
                        std::chrono::system_clock::now(), 0});
   self->attach_functor([reg, path, addr = self->address()] { reg->remove(path, addr); });
+  // Waiting for a person: the run's slot does not count against flows.slots.
+  park_run(caf::actor_cast<caf::actor>(self), *reg);
   auto writer = reg->resolve_as<storage_writer_actor>(paths::storage_writer);
   if (!writer) {
     // Nobody could approve (the API records events through storage first).

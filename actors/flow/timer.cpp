@@ -13,6 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "actors/flow/detail/pool.hpp"
 #include "actors/flow/detail/sequence_state.hpp"
 #include "actors/flow/flow_run.hpp"
 #include "actors/protocol/errors.hpp"
@@ -25,6 +26,9 @@
 namespace millrace::actors::flow_engine {
 
 namespace {
+
+/// Sleeps and retry delays from this long on park their run.
+constexpr int64_t park_after_ms = 1000;
 
 struct timer_state {
   static inline const char* name = "flow_timer";
@@ -52,6 +56,9 @@ caf::behavior timer(timer_actor* self, std::shared_ptr<run_context> ctx, std::st
   reg->put(actor_entry{path, "flow_timer", parent_path(path), caf::actor_cast<caf::actor>(self),
                        std::chrono::system_clock::now(), 0});
   self->attach_functor([reg, path, addr = self->address()] { reg->remove(path, addr); });
+  // A long wait parks the run: its slot does not count against flows.slots.
+  if (ms >= park_after_ms)
+    park_run(caf::actor_cast<caf::actor>(self), *reg);
   auto writer = reg->resolve_as<storage_writer_actor>(paths::storage_writer);
   if (!writer) {
     logger_for(paths::flows)->warn("flow {}: {}: storage is not running, the deadline is not "

@@ -67,6 +67,9 @@ using worker_slot_actor = caf::typed_actor<
 /// - `drain` (slot-name prefix "<node>/", on): those slots, also ones that
 ///   register later, get no new jobs (on), or again (off); answered with
 ///   the number of slots drained.
+/// - `drain` (slot name): that slot leaves. Answered `true` once it holds no
+///   job (at once, or after its jobs are done; it gets nothing new), when
+///   the dispatcher has forgotten it: its exit is then no loss.
 using dispatcher_actor = caf::typed_actor<
   caf::replies_to<submit_atom, job_spec>::with<submit_reply>,
   caf::replies_to<submit_atom, job_spec, job_watcher_actor>::with<submit_reply>,
@@ -85,6 +88,7 @@ using dispatcher_actor = caf::typed_actor<
   caf::reacts_to<expire_atom, std::string, int32_t>,
   caf::reacts_to<recover_atom>,
   caf::replies_to<drain_atom, std::string, bool>::with<int32_t>,
+  caf::replies_to<drain_atom, std::string>::with<bool>,
   caf::replies_to<stats_atom>::with<dispatcher_stats>,
   caf::replies_to<status_atom>::with<actor_status>>;
 

@@ -50,7 +50,7 @@ const key_doc keys[] = {
   {"dispatcher.prefetch", "1", "jobs without a process sent ahead to a slot running one (0-64)"},
   {"worker.slots", "4", "worker slots in this process (jobs run at once); 0: none (0-1024)"},
   {"worker.tags", "bash,python3,noop", "tags the slots serve, comma-separated"},
-  {"flows.slots", "64", "flow runs at once in this process (each waits for its steps); 0: no flow engine (0-10000)"},
+  {"flows.slots", "64", "top-level flow runs at once in this process, not counting runs waiting for an approval or a sleep, nor sub-flows; 0: no flow engine (0-10000)"},
   {"flows.expr_memory", "64M", "memory limit of the JavaScript expression evaluator (node)"},
   {"worker.kill_grace", "5s", "between SIGTERM and SIGKILL when a job times out or is canceled"},
   {"worker.log_max", "10M", "log bytes stored per job; the rest is dropped, with a marker"},

@@ -121,7 +121,8 @@ int main(int argc, char** argv) {
   auto spec = actors::flow_engine_spec(fc);
   auto engine = spec.start(actors::child_context{tree.system(), actors::paths::flows,
                                                  tree.registry()});
-  tree.wait_until([](const actors::dispatcher_stats& s) { return s.slots == 9; });
+  auto want = 1 + actors::initial_flow_slots(fc);
+  tree.wait_until([want](const actors::dispatcher_stats& s) { return s.slots == want; });
   flow_runner fr{tree};
 
   auto steps = env_n("STEPS", 1000);

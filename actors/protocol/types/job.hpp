@@ -22,6 +22,11 @@ constexpr const char* flow = "flow";
 constexpr const char* flowpreview = "flowpreview"; ///< a flow sent inline (raw_flow)
 /// The queue name of flow runs: only the flow engine's slots serve it.
 constexpr const char* flow_tag = "flow";
+/// The queue lane of flow runs that a flow started (sub-flows): served by
+/// every flow slot and also by slots kept for them alone, so a parent that
+/// waits for its sub-flow never waits for a slot its peers hold. A queue
+/// name only: the job's tag stays `flow`.
+constexpr const char* subflow_lane = "flow/sub";
 } // namespace job_kind
 
 /// Terminal statuses (Windmill's names, plus timed_out).

@@ -18,11 +18,7 @@
 
 namespace millrace::test {
 
-namespace {
-constexpr size_t flow_slots = 4;
-} // namespace
-
-api_server::api_server(std::chrono::seconds max_wait) {
+api_server::api_server(std::chrono::seconds max_wait, size_t flow_slots) {
   auto listening = std::make_shared<std::promise<uint16_t>>();
   auto fut = listening->get_future();
   api::service_config sc;
@@ -45,7 +41,7 @@ api_server::api_server(std::chrono::seconds max_wait) {
   actors::flow_engine_config fc;
   fc.slots = flow_slots;
   o.extra.push_back(actors::flow_engine_spec(fc));
-  o.extra_slots = flow_slots;
+  o.extra_slots = initial_flow_slots(fc);
   o.extra.push_back(api::api_spec(sc));
   tree = std::make_unique<job_tree>(o);
   if (fut.wait_for(std::chrono::seconds{30}) != std::future_status::ready)

@@ -17,7 +17,9 @@
 namespace millrace::test {
 
 struct api_server {
-  explicit api_server(std::chrono::seconds max_wait = std::chrono::seconds{20});
+  /// `flow_slots`: flows.slots (top-level flow runs at once).
+  explicit api_server(std::chrono::seconds max_wait = std::chrono::seconds{20},
+                      size_t flow_slots = 4);
 
   std::unique_ptr<job_tree> tree;
   uint16_t port = 0;

@@ -6,7 +6,8 @@
 // with nothing after it; a timeout fails the step (or goes on with
 // continue_on_disapprove_timeout); the owner's jobs/flow/resume; and the
 // checks of user_auth_required, self_approval_disabled and
-// user_groups_required.
+// user_groups_required; flows waiting for approval do not count against
+// flows.slots.
 
 #include <thread>
 
@@ -225,6 +226,23 @@ TEST(ApiFlowResume, TheOwnerResumesWithATokenOthersCannot) {
   // Nothing waits any more.
   r = s.call(s.user_token, "POST", "/api/w/ws-a/jobs/flow/resume/" + flow, "{}");
   EXPECT_EQ(r.status, 409) << r.body;
+}
+
+TEST(ApiFlowResume, FlowsWaitingForApprovalDoNotHoldBackOthers) {
+  api_server s{std::chrono::seconds{20}, 1}; // flows.slots = 1
+  auto first = start(s, s.user_token, approval_flow(R"({"timeout":120})"));
+  auto a = wait_for_approval(s, first);
+  auto second = start(s, s.user_token, approval_flow(R"({"timeout":120})"));
+  auto b = wait_for_approval(s, second);
+  // Both wait for a person; a third flow still runs at once.
+  auto r = s.call(s.user_token, "POST", "/api/w/ws-a/jobs/run_wait_result/preview_flow",
+                  R"({"value":{"modules":[{"id":"x","value":{"type":"identity"}}]},"args":{}})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  for (auto& [flow, job] : {std::pair{first, a}, std::pair{second, b}}) {
+    auto u = urls_of(s, job, 1, "erin");
+    ASSERT_EQ(s.call("", "POST", u.resume, "{}").status, 200);
+    EXPECT_EQ(s.tree->wait(flow).status, actors::job_status::success);
+  }
 }
 
 TEST(ApiFlowResume, SelfApprovalCanBeDisabledAndGroupsAreRefusedAtSave) {

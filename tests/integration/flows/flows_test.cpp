@@ -6,85 +6,15 @@
 
 #include <gtest/gtest.h>
 
-#include "actors/flow/flow_engine.hpp"
 #include "runtime/expr/evaluator.hpp"
-#include "storage/pg/connection.hpp"
-#include "tests/support/job_tree.hpp"
+#include "tests/integration/flows/flows_support.hpp"
 
 using namespace millrace;
 using namespace millrace::actors;
+using namespace millrace::test::flows;
 using test::job_tree;
 
 namespace {
-
-constexpr size_t flow_slots = 4;
-
-test::job_tree_options with_flows(size_t slots = 4,
-                                  caf::timespan lease = std::chrono::seconds{30}) {
-  test::job_tree_options o;
-  o.slots = slots;
-  o.lease = lease;
-  flow_engine_config fc;
-  fc.slots = flow_slots;
-  fc.renew_every = lease / 3;
-  o.extra = {flow_engine_spec(fc)};
-  o.extra_slots = flow_slots;
-  return o;
-}
-
-job_spec flow(const std::string& value, const std::string& args = "{}") {
-  job_spec s;
-  s.kind = job_kind::flowpreview;
-  s.code = value;
-  s.args = args;
-  return s;
-}
-
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
-
-// A bash step: `body` runs with the named args as $1, $2, ...
-std::string bash_step(const std::string& id, const std::string& body,
-                      const std::string& transforms = "{}") {
-  std::string content;
-  for (char ch : body) {
-    if (ch == '"' || ch == '\\')
-      content += '\\';
-    content += ch == '\n' ? std::string{"\\n"} : std::string(1, ch);
-  }
-  return R"({"id":")" + id + R"(","value":{"type":"rawscript","language":"bash","content":")"
-         + content + R"(","input_transforms":)" + transforms + "}}";
-}
-
-struct db_view {
-  storage::pg::connection c;
-  explicit db_view(const std::string& conninfo) : c{storage::pg::connect_options{conninfo}} {}
-  // Step jobs of a flow (direct children), oldest first: status and result.
-  std::vector<std::pair<std::string, std::string>> steps(const std::string& flow_id) {
-    auto rs = c.query("SELECT c.status, c.result::text FROM job j JOIN job_completed c "
-                      "ON c.job_id = j.id WHERE j.parent_job = $1 ORDER BY j.created_at, j.id",
-                      {flow_id});
-    std::vector<std::pair<std::string, std::string>> out;
-    for (auto& row : rs.rows)
-      out.emplace_back(row[0].text, row[1].text);
-    return out;
-  }
-  std::string flow_status(const std::string& flow_id) {
-    auto rs = c.query("SELECT flow_status::text FROM job_completed WHERE job_id = $1", {flow_id});
-    return rs.rows.empty() ? std::string{} : rs.rows[0][0].text;
-  }
-  // The most step jobs of a flow that ran at the same time.
-  int max_overlap(const std::string& flow_id) {
-    auto rs = c.query(
-      "WITH s AS (SELECT c.started_at, c.completed_at FROM job j JOIN job_completed c "
-      "ON c.job_id = j.id WHERE j.parent_job = $1) "
-      "SELECT COALESCE(max((SELECT count(*) FROM s s2 WHERE s2.started_at <= s1.started_at "
-      "AND s2.completed_at > s1.started_at)), 0) FROM s s1",
-      {flow_id});
-    return std::stoi(rs.rows[0][0].text);
-  }
-};
 
 TEST(Flows, StepsChainThroughInputTransforms) {
   job_tree t{with_flows()};

@@ -1,7 +1,9 @@
 // What the dispatcher does for flow jobs in particular, on the virtual clock
 // with fake storage and fake slots: a flow has no timeout unless its run asked
 // for one (a script gets dispatcher.default_timeout), and a flow's
-// early_return result answers only the waiters that take it.
+// early_return result answers only the waiters that take it; a sub-flow is
+// queued on a lane of its own; a slot that asks to leave gets nothing new and
+// is let go once it holds no job.
 
 #include "tests/unit/actors/dispatcher_fixture.hpp"
 
@@ -68,6 +70,65 @@ TEST_F(DispatcherTest, AnEarlyReturnAnswersOnlyTheWaitersThatTakeIt) {
   done(slot->runs[0]);
   ASSERT_EQ(full->size(), 1u);
   EXPECT_EQ(full->at(0), "success null") << "the flow's own result (the fake reports null)";
+}
+
+TEST_F(DispatcherTest, ASubFlowGoesToItsOwnLaneATopLevelFlowDoesNot) {
+  start(no_recovery());
+  auto top = submit(flow_job());
+  auto child = flow_job();
+  child.parent_job = top;
+  auto sub = submit(child);
+  ASSERT_EQ(sub.size(), 36u) << sub;
+  // A slot kept for sub-flows gets the sub-flow only, though the top-level
+  // flow was queued first.
+  auto subs = add_slot("sub1", {job_kind::subflow_lane});
+  ASSERT_EQ(subs->runs.size(), 1u);
+  EXPECT_EQ(subs->runs[0].job_id, sub);
+  auto any = add_slot("flow1", {job_kind::flow_tag, job_kind::subflow_lane});
+  ASSERT_EQ(any->runs.size(), 1u);
+  EXPECT_EQ(any->runs[0].job_id, top);
+  // Nobody may queue a script on the flow lanes.
+  auto script = bash();
+  script.tag = job_kind::subflow_lane;
+  EXPECT_NE(submit(script).find("flow engine"), std::string::npos);
+}
+
+// Asks the dispatcher to let slot `name` go; records the answer.
+void leaver(caf::event_based_actor* self, dispatcher_actor d, std::string name,
+            std::shared_ptr<std::vector<std::string>> out) {
+  self->request(d, caf::infinite, drain_atom_v, std::move(name))
+    .then([out](bool ok) { out->push_back(ok ? "gone" : "kept"); },
+          [out](caf::error& e) { out->push_back("error: " + describe(e)); });
+}
+
+TEST_F(DispatcherTest, ASlotThatLeavesFinishesItsJobGetsNothingNewThenIsForgotten) {
+  start(one_at_a_time());
+  auto idle = add_slot("flow1", {job_kind::flow_tag});
+  auto answers = std::make_shared<std::vector<std::string>>();
+  sys.spawn(leaver, disp, "flow1", answers);
+  run();
+  ASSERT_EQ(answers->size(), 1u);
+  EXPECT_EQ(answers->at(0), "gone") << "an idle slot goes at once";
+  EXPECT_EQ(stats().slots, 0u);
+  auto first = submit(flow_job());
+  EXPECT_TRUE(idle->runs.empty()) << "a slot that left gets no job";
+
+  auto busy = add_slot("flow2", {job_kind::flow_tag});
+  ASSERT_EQ(busy->runs.size(), 1u);
+  EXPECT_EQ(busy->runs[0].job_id, first);
+  sys.spawn(leaver, disp, "flow2", answers);
+  run();
+  EXPECT_EQ(answers->size(), 1u) << "not answered while it runs a job";
+  auto second = submit(flow_job());
+  done(busy->runs[0]);
+  ASSERT_EQ(answers->size(), 2u);
+  EXPECT_EQ(answers->at(1), "gone");
+  EXPECT_EQ(busy->runs.size(), 1u) << "the queued flow did not go to the leaving slot";
+  EXPECT_EQ(stats().slots, 0u);
+  EXPECT_EQ(stats().queued, 1u);
+  auto next = add_slot("flow3", {job_kind::flow_tag});
+  ASSERT_EQ(next->runs.size(), 1u);
+  EXPECT_EQ(next->runs[0].job_id, second);
 }
 
 } // namespace
