@@ -148,7 +148,8 @@ void start_on(dispatcher_ptr self, slot_entry& slot, job_entry& e, bool ahead = 
 void top_up(dispatcher_ptr self, slot_entry& slot) {
   auto& st = self->state;
   auto cur = st.jobs.find(slot.job);
-  if (st.recovering || cur == st.jobs.end() || !cur->second.unclaimed_run)
+  // A draining (or leaving) slot runs what it was sent, nothing more.
+  if (st.recovering || slot.draining || cur == st.jobs.end() || !cur->second.unclaimed_run)
     return;
   while (slot.ahead.size() < st.cfg.prefetch) {
     auto pick = st.ready.pop_for(tags_with_room(self, slot.info.tags));

@@ -67,7 +67,7 @@ struct pool_state {
 using pool_actor = caf::stateful_actor<pool_state>;
 
 struct counts {
-  size_t any = 0, any_idle = 0, any_busy = 0, sub = 0, sub_idle = 0, sub_busy = 0;
+  size_t any = 0, any_idle = 0, any_busy = 0, sub_idle = 0, sub_busy = 0;
 };
 
 counts count(pool_actor* self) {
@@ -79,7 +79,6 @@ counts count(pool_actor* self) {
       ++c.any;
       ++(s.busy ? c.any_busy : c.any_idle);
     } else {
-      ++c.sub;
       ++(s.busy ? c.sub_busy : c.sub_idle);
     }
   }

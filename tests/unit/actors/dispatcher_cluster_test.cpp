@@ -1,7 +1,8 @@
 // The dispatcher's side of the worker cluster, on the test coordinator: a
 // slot whose node rejoins keeps a current attempt and is told to kill a stale
 // one, completions and registrations that arrive while the queue is being
-// recovered wait for it, and a drained node's slots get no new jobs.
+// recovered wait for it, and a drained node's slots get no new jobs (not
+// even prefetched ones).
 
 #include <algorithm>
 
@@ -74,6 +75,22 @@ TEST_F(DispatcherTest, ADrainedNodeFinishesItsJobButGetsNoNewOne) {
   ASSERT_EQ(n2->runs.size(), 1u);
   EXPECT_EQ(n2->runs[0].job_id, second);
   (void)first;
+}
+
+TEST_F(DispatcherTest, ADrainedSlotRunsWhatItWasSentButIsNotToppedUpWithMore) {
+  start(no_recovery()); // prefetch 1: a no-process job goes with one ahead
+  for (int i = 0; i < 3; ++i)
+    submit(noop());
+  auto n1 = add_slot("n1/slot-1", {"noop"});
+  ASSERT_EQ(n1->runs.size(), 2u) << "the job and the one ahead";
+  caf::anon_send(disp, drain_atom_v, std::string{"n1/"}, true);
+  run();
+  done(n1->runs[0]);
+  EXPECT_EQ(n1->runs.size(), 2u) << "no new job ahead: " << ::testing::PrintToString(n1->events);
+  done(n1->runs[1]);
+  EXPECT_EQ(n1->runs.size(), 2u);
+  auto n2 = add_slot("n2/slot-1", {"noop"});
+  EXPECT_EQ(n2->runs.size(), 1u) << "the third job went to the other node";
 }
 
 TEST_F(DispatcherTest, AFinishedAttemptReportedOnRejoinIsAcceptedIfCurrent) {
