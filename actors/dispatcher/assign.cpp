@@ -166,6 +166,27 @@ void top_up(dispatcher_ptr self, slot_entry& slot) {
   }
 }
 
+// Puts an idle slot on the idle list of one of its tags (or lanes). Entries
+// go stale when the slot gets work through another tag; they are skipped
+// when popped. A tag that never gets a job never pops its list, so once a
+// list outgrows the slots it is compacted: only entries of slots still idle
+// stay, each slot's latest (it became idle then).
+void note_idle(dispatcher_ptr self, const std::string& tag, const std::string& name) {
+  auto& st = self->state;
+  auto& q = st.idle_by_tag[tag];
+  q.push_back(name);
+  if (q.size() <= 2 * st.slots.size() + 16)
+    return;
+  std::set<std::string> seen;
+  std::deque<std::string> kept;
+  for (auto it = q.rbegin(); it != q.rend(); ++it) {
+    auto s = st.slots.find(*it);
+    if (s != st.slots.end() && s->second.idle && seen.insert(*it).second)
+      kept.push_front(*it);
+  }
+  q = std::move(kept);
+}
+
 // Gives `slot` its next job, or records it as idle.
 void feed(dispatcher_ptr self, slot_entry& slot) {
   auto& st = self->state;
@@ -189,7 +210,7 @@ void feed(dispatcher_ptr self, slot_entry& slot) {
     slot.idle = true;
     slot.job.clear();
     for (auto& tag : slot.info.tags)
-      st.idle_by_tag[tag].push_back(slot.info.name);
+      note_idle(self, tag, slot.info.name);
   }
 }
 

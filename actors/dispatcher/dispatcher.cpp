@@ -36,6 +36,9 @@ dispatcher_stats current_stats(dispatcher_ptr self) {
   }
   s.queued_by_tag = st.ready.size_by_tag();
   s.recovering = st.recovering;
+  s.idle_entries = 0;
+  for (auto& [lane, names] : st.idle_by_tag)
+    s.idle_entries += names.size();
   return s;
 }
 

@@ -23,6 +23,9 @@ struct dispatcher_stats {
   uint64_t slots = 0;           // gauge: registered slots
   uint64_t idle_slots = 0;      // gauge
   bool recovering = false;      // the live queue is still being read at start-up
+  /// gauge: entries in the idle-slot lists (all tags and lanes), stale ones
+  /// included; bounded by a small multiple of the slots.
+  uint64_t idle_entries = 0;
   std::map<std::string, uint64_t> queued_by_tag;
   /// Terminal states recorded, by status.
   std::map<std::string, uint64_t> completed_by_status;
@@ -42,7 +45,7 @@ inline const std::vector<uint64_t>& dispatch_bounds_micros() {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, dispatcher_stats& x) {
   return f(x.submitted, x.rejected, x.started, x.completed, x.requeued, x.poisoned, x.fenced,
-           x.queued, x.delayed, x.running, x.slots, x.idle_slots, x.recovering,
+           x.queued, x.delayed, x.running, x.slots, x.idle_slots, x.recovering, x.idle_entries,
            x.queued_by_tag, x.completed_by_status, x.dispatch_buckets, x.dispatch_micros_sum);
 }
 

@@ -365,3 +365,22 @@ TEST_F(DispatcherTest, RecoveryRequeuesOrphansPoisonsRepeatOffendersAndReloadsTh
   EXPECT_EQ(log->runs[1].job_id, "00000000-0000-7000-8000-00000000000b");
   EXPECT_EQ(log->runs[1].attempt, 2) << "the orphan's next attempt";
 }
+
+TEST_F(DispatcherTest, IdleListsOfTagsThatGetNoJobsStayBounded) {
+  start(one_at_a_time());
+  // Each time the slot goes idle it joins the idle list of each of its tags
+  // (and node lanes); only noop jobs come, so the bash lists are never
+  // popped. They used to grow by one entry per job.
+  auto s = add_slot("n1/slot-1", {"noop", "bash"});
+  for (int i = 0; i < 300; ++i) {
+    submit(noop());
+    ASSERT_EQ(s->runs.size(), static_cast<size_t>(i + 1));
+    done(s->runs.back());
+  }
+  auto st = stats();
+  EXPECT_EQ(st.idle_slots, 1u);
+  EXPECT_LE(st.idle_entries, 4u * (2 + 16 + 1)) << "4 lists, each compacted past 2 x slots + 16";
+  // The slot still takes a job of its other tag at once.
+  submit(bash());
+  EXPECT_EQ(s->runs.size(), 301u);
+}
