@@ -176,7 +176,7 @@ public:
   }
 
   void prepare(const launch_plan& plan, const limits& lim) override {
-    if (standby_ && check_plan(plan).empty())
+    if (standby_ && plan.shared_dir.empty() && check_plan(plan).empty())
       standby_->refill(standby_shape(plan, lim), standby_plan_of(plan), lim);
   }
 
@@ -374,8 +374,15 @@ std::shared_ptr<process> bwrap_launcher::start(const launch_plan& plan, const li
       return nullptr;
     }
   }
+  if (!plan.shared_dir.empty()) {
+    error = ensure_shared_dir(plan.shared_dir, as_root_ ? &identity_ : nullptr);
+    if (!error.empty())
+      return nullptr;
+  }
   ++started_;
-  if (standby_) {
+  // A shared folder is a bind of its own: such a job always starts cold (a
+  // shape per flow would only push the useful shapes out of the pool).
+  if (standby_ && plan.shared_dir.empty()) {
     const auto shape = standby_shape(plan, lim);
     auto sb = standby_->take(shape, etc_->current());
     // Replace what was taken (or make the first ones) while the job runs.

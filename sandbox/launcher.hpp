@@ -66,6 +66,11 @@ struct launch_plan {
   /// Extra read-only bind mounts (host path, path inside), e.g. a runtime's
   /// wrapper directory.
   std::vector<std::pair<std::string, std::string>> ro_binds;
+  /// A host folder the job sees, writable, as /job/shared (its `./shared`):
+  /// the folder a `same_worker` flow's steps share. Absolute; created (owned
+  /// by the job's user, mode 0700) when missing; it outlives the job. A plan
+  /// with one always starts cold (no standby sandbox). Empty: none.
+  std::string shared_dir;
   /// The program a standby sandbox for this plan runs ahead of the job
   /// (launcher_config::standby), argv[0] absolute. Empty: the launcher's own
   /// millrace-sandbox-stub, which execs `argv`. Otherwise it must, like the

@@ -23,7 +23,9 @@ bool network_for(dispatcher_ptr self, const std::string& tag) {
 
 std::string lane_of(const job_spec& spec) {
   bool is_flow = spec.kind == job_kind::flow || spec.kind == job_kind::flowpreview;
-  return is_flow && !spec.parent_job.empty() ? std::string{job_kind::subflow_lane} : spec.tag;
+  if (is_flow && !spec.parent_job.empty())
+    return job_kind::subflow_lane;
+  return spec.node.empty() ? spec.tag : spec.tag + "@" + spec.node;
 }
 
 job_assignment assignment_of(dispatcher_ptr self, const job_entry& e) {
@@ -35,7 +37,8 @@ job_assignment assignment_of(dispatcher_ptr self, const job_entry& e) {
                         e.spec.workspace, e.spec.kind,      e.spec.language,  e.spec.script_path,
                         e.spec.code,     e.spec.args,
                         e.spec.timeout_s > 0 || is_flow ? e.spec.timeout_s : cfg.default_timeout_s,
-                        network_for(self, e.spec.tag), e.spec.root_job, e.spec.created_by};
+                        network_for(self, e.spec.tag), e.spec.root_job, e.spec.created_by,
+                        e.spec.node.empty() ? std::string{} : e.spec.parent_job};
 }
 
 namespace {

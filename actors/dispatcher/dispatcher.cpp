@@ -95,6 +95,8 @@ dispatcher_actor::behavior_type dispatcher(dispatcher_ptr self, dispatcher_confi
     [self](recover_atom) { start_recovery(self); },
     [self](drain_atom, std::string& prefix, bool on) { return drain_slots(self, prefix, on); },
     [self](drain_atom, std::string& slot) { return slot_leave(self, slot); },
+    [self](pin_atom, std::set<std::string>& tags) { return pick_node(self, tags); },
+    [self](unpin_atom, std::string& node, std::string& flow_job) { unpin(self, node, flow_job); },
     [self](stats_atom) { return current_stats(self); },
     [self](status_atom) {
       auto s = current_stats(self);

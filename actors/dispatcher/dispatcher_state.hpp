@@ -127,8 +127,20 @@ struct dispatcher_state {
 using dispatcher_ptr = dispatcher_actor::stateful_pointer<dispatcher_state>;
 
 /// The ready-queue lane of a job: its tag, except for sub-flows
-/// (job_kind::subflow_lane).
+/// (job_kind::subflow_lane) and jobs pinned to a worker node ("<tag>@<node>",
+/// see pinning.cpp).
 std::string lane_of(const job_spec& spec);
+
+// pinning.cpp (same_worker flows)
+/// The tag of a lane ("bash@n1" -> "bash"; other lanes are their tag).
+std::string tag_of_lane(const std::string& lane);
+/// What a slot serves: its tags, plus "<tag>@<node>" for each tag a worker
+/// slot ("<node>/slot-N") serves, so jobs pinned to its node find it.
+std::vector<std::string> lanes_of_slot(const std::string& name, std::vector<std::string> tags);
+/// The node for a same_worker flow whose steps need `tags`.
+caf::result<std::string> pick_node(dispatcher_ptr self, const std::set<std::string>& tags);
+/// A same_worker flow ended: one slot of `node` removes its shared folder.
+void unpin(dispatcher_ptr self, const std::string& node, const std::string& flow_job);
 
 // tag_limits.cpp
 /// Whether another attempt of `tag` may start (its limit, if any).

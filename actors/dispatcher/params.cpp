@@ -29,7 +29,7 @@ storage::write_request enqueue_write(const job_spec& s, bool fresh) {
      s.scheduled_for_ms > 0 ? storage::sql_value{format_timestamp_ms(s.scheduled_for_ms)}
                             : storage::sql_value::null_value(),
      opt(s.parent_job), opt(s.root_job), s.created_by, opt(s.idempotency_key),
-     opt(s.request_hash)},
+     opt(s.request_hash), opt(s.node)},
     s.id};
 }
 

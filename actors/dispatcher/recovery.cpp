@@ -83,6 +83,7 @@ void start_recovery(dispatcher_ptr self) {
           e.spec.parent_job = at(rs, row, "parent_job");
           e.spec.root_job = at(rs, row, "root_job");
           e.spec.created_by = at(rs, row, "created_by");
+          e.spec.node = at(rs, row, "worker_node");
           e.created_at = at(rs, row, "created_at");
           e.scheduled_ms = std::atoll(at(rs, row, "scheduled_for_ms").c_str());
           e.attempt = std::atoi(at(rs, row, "attempt").c_str());

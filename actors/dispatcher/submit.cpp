@@ -1,6 +1,8 @@
 // Submissions: validation, admission, the durable write, and the start of a
 // job on an idle slot in the same transaction as its submission.
 
+#include <cctype>
+
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
@@ -162,6 +164,17 @@ caf::error validate(dispatcher_ptr self, job_spec& spec) {
       spec.tag = lang->default_tag;
   } else if (spec.tag.empty()) {
     spec.tag = runtime::noop_tag;
+  }
+  if (!spec.node.empty()) {
+    if (!runs_code)
+      return invalid("node: only script and preview jobs can be pinned to a worker node, not a "
+                     + spec.kind + " job");
+    bool ok = spec.node.size() <= 100;
+    for (char c : spec.node)
+      ok = ok && (isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.');
+    if (!ok)
+      return invalid("node: '" + spec.node + "' is not a worker node name (1-100 of letters, "
+                     "digits, _ - .)");
   }
   if (!valid_tag(spec.tag))
     return invalid("tag: '" + spec.tag + "' is not a tag (1-100 of letters, digits, _ - . : /)");

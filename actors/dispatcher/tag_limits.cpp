@@ -8,10 +8,11 @@
 
 namespace millrace::actors {
 
-bool tag_has_room(dispatcher_ptr self, const std::string& tag) {
+bool tag_has_room(dispatcher_ptr self, const std::string& lane) {
   auto& st = self->state;
   if (st.cfg.tag_limits.empty())
     return true;
+  auto tag = tag_of_lane(lane); // a pinned lane counts as its tag
   auto limit = st.cfg.tag_limits.find(tag);
   if (limit == st.cfg.tag_limits.end())
     return true;

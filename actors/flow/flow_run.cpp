@@ -15,6 +15,7 @@
 
 #include "actors/flow/detail/context.hpp"
 #include "actors/flow/detail/json_util.hpp"
+#include "actors/flow/detail/same_worker.hpp"
 #include "actors/protocol/errors.hpp"
 #include "actors/protocol/job_actors.hpp"
 #include "actors/protocol/paths.hpp"
@@ -58,6 +59,8 @@ struct run_state {
   bool cached = false;     // the result came from the flow's cache_ttl
   bool skipped = false;    // the flow's skip_expr held: no module ran
   bool skip_checked = false;
+  bool pinned = false;     // same_worker: the node is known (ctx->worker_node)
+  int pin_tries = 0;
 };
 
 using run_actor = caf::stateful_actor<run_state>;
@@ -91,6 +94,8 @@ std::string status_doc(run_actor* self) {
     doc.emplace_back("cached", "true");
   if (st.skipped)
     doc.emplace_back("skipped", "true");
+  if (!st.ctx->worker_node.empty())
+    doc.emplace_back("worker_node", quote(st.ctx->worker_node));
   return object_with("{}", doc);
 }
 
@@ -112,9 +117,12 @@ void report_outcome(run_actor* self) {
     if (auto w = st.ctx->reg->resolve_as<storage_writer_actor>(paths::storage_writer))
       caf::anon_send(w, write_atom_v,
                      storage::write_request{"flow_timers_drop", {st.a.job_id}, st.a.job_id});
-  if (auto d = st.ctx->reg->resolve_as<dispatcher_actor>(paths::dispatcher))
+  if (auto d = st.ctx->reg->resolve_as<dispatcher_actor>(paths::dispatcher)) {
     self->send(d, done_atom_v, std::move(out));
-  else
+    // same_worker: the node removes the flow's shared folder.
+    if (!st.ctx->worker_node.empty())
+      self->send(d, unpin_atom_v, st.ctx->worker_node, st.a.job_id);
+  } else
     st.log->error("flow {}: no dispatcher to report to", st.a.job_id);
   self->quit();
 }
@@ -292,6 +300,32 @@ void check_skip(run_actor* self) {
   });
 }
 
+// same_worker: finds the run's worker node, then wakes the run again. With
+// no node serving the flow's tags, it asks again each second for a while
+// (nodes may be joining), then fails the flow saying why.
+void pin_run(run_actor* self) {
+  constexpr int tries = 10;
+  find_worker_node(self, self->state.ctx, [self](std::string node, std::string error) {
+    auto& s = self->state;
+    if (s.finishing)
+      return;
+    if (!node.empty()) {
+      s.pinned = true;
+      s.ctx->worker_node = std::move(node);
+      s.log->debug("flow {}: same_worker, its steps run on node {}", s.a.job_id,
+                   s.ctx->worker_node);
+      self->send(self, wake_atom_v, uint64_t{0});
+      return;
+    }
+    if (++s.pin_tries < tries) {
+      self->delayed_send(self, std::chrono::seconds{1}, wake_atom_v, uint64_t{0});
+      return;
+    }
+    finish_run(self, job_status::failure,
+               runtime::error_json("NoWorkerNode", "same_worker: " + error));
+  });
+}
+
 void start_or_cached(run_actor* self, storage_reader_actor reader) {
   auto& st = self->state;
   self->request(reader, std::chrono::seconds{30}, read_atom_v,
@@ -367,6 +401,8 @@ caf::behavior flow_run(run_actor* self, job_assignment a, std::shared_ptr<regist
       // on a resumed attempt: the input is the same).
       if (!s.skip_checked && !s.ctx->def->value.skip_expr.empty())
         return check_skip(self);
+      if (s.ctx->def->value.same_worker && !s.pinned)
+        return pin_run(self);
       // A first attempt has no recorded status to resume from, unless it
       // restarts a finished flow from a step (jobs/restart/f/...): then the
       // steps before count as done with the results the definition carries.

@@ -164,6 +164,7 @@ worker_slot_actor::behavior_type flow_slot(flow_slot_ptr self, flow_engine_confi
       self->delayed_send(self, s.cfg.renew_every, renew_atom_v, token);
     },
     [self](register_atom) { register_with_dispatcher(self); },
+    [](unpin_atom, std::string&) {}, // flow slots hold no shared folders
     [self](status_atom) {
       auto& s = self->state;
       std::string summary = s.job ? "running flow " + s.job->job_id + " attempt "

@@ -207,6 +207,8 @@ void run_leaf(seq_actor* self) {
   spec.id = step_job_id(ctx.flow_job_id,
                         st.in.logical + "/" + m.id + "#" + std::to_string(st.cur.retries));
   spec.id_is_new = ctx.attempt <= 1;
+  if (m.type == module_type::rawscript || m.type == module_type::script)
+    spec.node = ctx.worker_node; // same_worker
   switch (m.type) {
     case module_type::rawscript:
       spec.kind = job_kind::preview;

@@ -24,6 +24,9 @@ enum class dispatch_errc : uint8_t {
   idempotency_conflict = 6,
   /// Indicates a job id given by the client that another job already has.
   id_taken = 7,
+  /// Indicates that no registered worker node serves what a same_worker
+  /// flow needs.
+  no_node = 8,
 };
 
 /// @relates dispatch_errc

@@ -25,6 +25,7 @@ std::string to_string(dispatch_errc x) {
     case dispatch_errc::shutting_down: return "shutting_down";
     case dispatch_errc::idempotency_conflict: return "idempotency_conflict";
     case dispatch_errc::id_taken: return "id_taken";
+    case dispatch_errc::no_node: return "no_node";
   }
   return "dispatch_errc(" + std::to_string(static_cast<int>(x)) + ")";
 }

@@ -5,6 +5,7 @@
 
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,8 @@ using job_watcher_actor = caf::typed_actor<caf::reacts_to<log_atom, log_chunk>>;
 /// - `watch`: also send this attempt's log to the watcher.
 /// - `output`, `exited`, `timeout`, `flush` and `renew` (with the attempt's
 ///   local token) are internal: process events and the slot's own timers.
+/// - `unpin` (flow job id): that `same_worker` flow ended; remove its shared
+///   folder on this node.
 using worker_slot_actor = caf::typed_actor<
   caf::reacts_to<run_atom, job_assignment, std::vector<job_watcher_actor>>,
   caf::reacts_to<claimed_atom, std::string, int32_t>,
@@ -42,6 +45,7 @@ using worker_slot_actor = caf::typed_actor<
   caf::reacts_to<flush_atom, uint64_t>,
   caf::reacts_to<renew_atom, uint64_t>,
   caf::reacts_to<register_atom>,
+  caf::reacts_to<unpin_atom, std::string>,
   caf::replies_to<status_atom>::with<actor_status>>;
 
 /// The dispatcher (path /millrace/dispatcher): holds runnable jobs in memory
@@ -70,6 +74,12 @@ using worker_slot_actor = caf::typed_actor<
 /// - `drain` (slot name): that slot leaves. Answered `true` once it holds no
 ///   job (at once, or after its jobs are done; it gets nothing new), when
 ///   the dispatcher has forgotten it: its exit is then no loss.
+/// - `pin` (tags): the worker node a `same_worker` flow's steps will run on:
+///   one whose slots serve all of `tags` (or, with none, any worker node),
+///   the one with the most idle slots. Error dispatch_errc::no_node when no
+///   registered node qualifies.
+/// - `unpin` (node, flow job id): that flow ended; the node is told to remove
+///   its shared folder (if the node is not connected, the folder stays).
 using dispatcher_actor = caf::typed_actor<
   caf::replies_to<submit_atom, job_spec>::with<submit_reply>,
   caf::replies_to<submit_atom, job_spec, job_watcher_actor>::with<submit_reply>,
@@ -89,6 +99,8 @@ using dispatcher_actor = caf::typed_actor<
   caf::reacts_to<recover_atom>,
   caf::replies_to<drain_atom, std::string, bool>::with<int32_t>,
   caf::replies_to<drain_atom, std::string>::with<bool>,
+  caf::replies_to<pin_atom, std::set<std::string>>::with<std::string>,
+  caf::reacts_to<unpin_atom, std::string, std::string>,
   caf::replies_to<stats_atom>::with<dispatcher_stats>,
   caf::replies_to<status_atom>::with<actor_status>>;
 

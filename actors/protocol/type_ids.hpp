@@ -97,5 +97,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(millrace, caf::first_custom_type_id)
   CAF_ADD_ATOM(millrace, millrace::actors, resume_atom, "resume")
   CAF_ADD_ATOM(millrace, millrace::actors, suspend_atom, "suspend")
 
+  // -- same_worker flows (actors/flow/flow_run.cpp, the dispatcher, slots) ---
+  CAF_ADD_ATOM(millrace, millrace::actors, pin_atom, "pin")
+  CAF_ADD_ATOM(millrace, millrace::actors, unpin_atom, "unpin")
+
 
 CAF_END_TYPE_ID_BLOCK(millrace)

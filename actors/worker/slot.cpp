@@ -16,6 +16,7 @@
 #include "actors/system/registry.hpp"
 #include "actors/system/status.hpp"
 #include "actors/worker/output_tap.hpp"
+#include "actors/worker/shared_folder.hpp"
 #include "runtime/runtime.hpp"
 
 namespace millrace::actors {
@@ -238,6 +239,18 @@ void run(slot_ptr self, job_assignment a, std::vector<job_watcher_actor> watcher
     report(self, job_status::failure, runtime::error_json("InvalidArguments", e.what()));
     return;
   }
+  if (!j.a.shared_folder.empty()) {
+    plan.shared_dir = shared_folder_path(st.cfg.shared_root, j.a.shared_folder);
+    if (plan.shared_dir.empty()) {
+      report(self, job_status::failure,
+             runtime::error_json("SandboxError",
+                                 st.cfg.shared_root.empty()
+                                   ? "this step of a same_worker flow needs a shared folder, and "
+                                     "worker node slot " + st.cfg.name + " has none (sandbox.shared_dir)"
+                                   : "shared folder id '" + j.a.shared_folder + "' is not a job id"));
+      return;
+    }
+  }
   j.tap = std::make_shared<output_tap>(st.cfg.log_max_bytes, st.cfg.result_max_bytes);
   auto tap = j.tap;
   auto token = j.token;
@@ -411,6 +424,11 @@ worker_slot_actor::behavior_type slot(slot_ptr self, slot_config cfg,
       self->delayed_send(self, self->state.cfg.renew_every, renew_atom_v, token);
     },
     [self](register_atom) { register_with_dispatcher(self); },
+    [self](unpin_atom, std::string& flow_job) {
+      auto folder = shared_folder_path(self->state.cfg.shared_root, flow_job);
+      if (!folder.empty())
+        remove_shared_folder(self->system(), std::move(folder));
+    },
     [self](status_atom) {
       auto& st = self->state;
       std::string summary = st.job ? "running job " + st.job->a.job_id + " attempt "

@@ -39,6 +39,10 @@ struct slot_config {
   std::chrono::milliseconds log_flush_every{100};
   /// Shared by all slots of a node.
   std::shared_ptr<sandbox::launcher> launcher;
+  /// Absolute host folder holding the node's `same_worker` shared folders
+  /// (actors/worker/shared_folder.hpp). Empty: the node runs no step of a
+  /// same_worker flow (such a step fails, saying so).
+  std::string shared_root;
   /// Cluster worker node: the dispatcher is a remote actor that the node's
   /// cluster link puts in the registry when it joins a server, and the link
   /// tells each slot to register then. A slot registers on its own only if

@@ -1,5 +1,8 @@
 #include "api/cli/root_config.hpp"
 
+#include <filesystem>
+#include <system_error>
+
 #include "actors/cluster/proof.hpp"
 #include "actors/flow/flow_engine.hpp"
 #include "actors/system/logging.hpp"
@@ -66,6 +69,11 @@ actors::worker_config worker_config_of(const options& opts,
   s.limits.file_size_bytes = opts.file_size_bytes;
   s.limits.job_dir_bytes = opts.job_dir_bytes;
   s.launcher = std::move(launcher);
+  std::error_code ec;
+  auto shared = std::filesystem::absolute(opts.shared_dir, ec).lexically_normal().string();
+  while (shared.size() > 1 && shared.back() == '/')
+    shared.pop_back();
+  s.shared_root = ec ? opts.shared_dir : shared;
   return wk;
 }
 

@@ -66,6 +66,7 @@ const key_doc keys[] = {
   {"sandbox.run_as", "nobody", "OS user jobs run as when millrace runs as root"},
   {"sandbox.cgroups", "true", "use cgroups (v1 memory, pids) for limits and OOM detection"},
   {"sandbox.standby", "2", "standby sandboxes kept ready per job shape (0-64; 0: every job starts cold)"},
+  {"sandbox.shared_dir", "var/shared", "where a worker node keeps the ./shared folders of same_worker flows"},
   {"cluster.listen", "127.0.0.1:7700", "server: HOST:PORT of the cluster endpoint workers join (port 0: any free port)"},
   {"cluster.servers", "", "worker: server cluster endpoints, HOST:PORT[,HOST:PORT...] (active, then standbys)"},
   {"cluster.secret_file", "", "file holding the shared cluster secret (mode 0600); empty: MILLRACE_CLUSTER_SECRET"},
@@ -355,6 +356,9 @@ options load_options(const std::vector<std::string>& args) {
     throw config_error("sandbox.run_as: expected a user name");
   out.cgroups = parse_bool("sandbox.cgroups", v["sandbox.cgroups"]);
   out.standby = parse_int("sandbox.standby", v["sandbox.standby"], 0, 64);
+  out.shared_dir = v["sandbox.shared_dir"];
+  if (out.shared_dir.empty())
+    throw config_error("sandbox.shared_dir: expected a directory, got an empty value");
   out.cluster_listen = v["cluster.listen"];
   out.cluster_servers = v["cluster.servers"];
   out.cluster_secret_file = v["cluster.secret_file"];

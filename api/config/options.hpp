@@ -82,6 +82,7 @@ struct options {
   std::string run_as = "nobody";
   bool cgroups = true;
   int standby = 2;
+  std::string shared_dir = "var/shared"; // same_worker flows' ./shared folders
 
   // [cluster]
   std::string cluster_listen = "127.0.0.1:7700";

@@ -55,6 +55,8 @@ std::vector<std::string> bwrap_options(const launch_plan& plan, const limits& li
   if (lim.job_dir_bytes != 0)
     add(a, {"--size", std::to_string(lim.job_dir_bytes)});
   add(a, {"--tmpfs", "/job", "--perms", "01777", "--dir", "/job/tmp", "--symlink", "/job/tmp", "/tmp"});
+  if (!plan.shared_dir.empty())
+    add(a, {"--bind", plan.shared_dir, "/job/shared"});
 
   for (auto& [host, inside] : plan.ro_binds)
     add(a, {"--ro-bind", host, inside});

@@ -2,9 +2,14 @@
 
 #include <grp.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <stdexcept>
+#include <system_error>
 #include <vector>
 
 namespace millrace::sandbox::detail {
@@ -125,6 +130,32 @@ sandbox_identity lookup_identity(const launcher_config& cfg, bool as_root) {
   else
     id.group = id.user;
   return id;
+}
+
+std::string ensure_shared_dir(const std::string& dir, const sandbox_identity* owner) {
+  namespace fs = std::filesystem;
+  auto parent = fs::path{dir}.parent_path();
+  std::error_code ec;
+  if (!fs::exists(parent, ec)) {
+    fs::create_directories(parent, ec);
+    if (ec)
+      return "cannot create the shared folders' root " + parent.string() + ": " + ec.message();
+    ::chmod(parent.c_str(), 0711);
+  }
+  if (::mkdir(dir.c_str(), 0700) == 0) {
+    if (owner && ::chown(dir.c_str(), owner->uid, owner->gid) != 0) {
+      auto why = std::string{std::strerror(errno)};
+      ::rmdir(dir.c_str());
+      return "cannot hand the shared folder " + dir + " to " + owner->user + ": " + why;
+    }
+    return {};
+  }
+  if (errno != EEXIST)
+    return "cannot create the shared folder " + dir + ": " + std::strerror(errno);
+  struct stat st{};
+  if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return "the shared folder " + dir + " exists but is not a folder";
+  return {};
 }
 
 } // namespace millrace::sandbox::detail

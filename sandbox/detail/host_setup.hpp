@@ -35,4 +35,11 @@ std::vector<std::string> exec_helper_argv(const std::string& helper, const std::
 /// user.
 sandbox_identity lookup_identity(const launcher_config& cfg, bool as_root);
 
+/// Makes sure `dir` (a plan's shared_dir) is a real folder the job can use:
+/// its parent is created when missing (mode 0711: others may pass, not
+/// list), then `dir` itself (mode 0700, owned by `owner` when not null). An
+/// existing `dir` must be a folder, not a symlink. Returns an error message,
+/// empty on success.
+std::string ensure_shared_dir(const std::string& dir, const sandbox_identity* owner);
+
 } // namespace millrace::sandbox::detail

@@ -63,10 +63,14 @@ std::string check_plan(const launch_plan& plan) {
   if (plan.files.size() > max_job_files)
     return "too many job files (" + std::to_string(plan.files.size()) + ", at most "
            + std::to_string(max_job_files) + ")";
+  if (!plan.shared_dir.empty() && !clean_absolute(plan.shared_dir))
+    return "shared_dir '" + plan.shared_dir + "' is not a clean absolute path";
   std::set<std::string> seen;
   for (auto& f : plan.files) {
     if (!valid_job_path(f.path))
       return "job file path '" + f.path + "' is not a plain path under /job";
+    if (!plan.shared_dir.empty() && (f.path == "/job/shared" || f.path.rfind("/job/shared/", 0) == 0))
+      return "job file path '" + f.path + "' is inside the shared folder /job/shared";
     if (!seen.insert(f.path).second)
       return "job file '" + f.path + "' is listed twice";
   }

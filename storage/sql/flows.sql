@@ -110,3 +110,10 @@ WHERE NOT EXISTS (SELECT 1 FROM script_version v WHERE v.workspace_id = $1 AND v
 UNION ALL
 SELECT 'flow_path', p FROM jsonb_array_elements_text($4::jsonb) AS p
 WHERE NOT EXISTS (SELECT 1 FROM flow f WHERE f.workspace_id = $1 AND f.path = p AND NOT f.archived)
+
+-- name: same_worker_node_of
+-- The worker node a same_worker flow's steps were pinned to by an earlier
+-- attempt (its step jobs carry it), if any. Params: the flow job's id.
+SELECT worker_node FROM job
+WHERE parent_job = $1::uuid AND worker_node IS NOT NULL
+LIMIT 1

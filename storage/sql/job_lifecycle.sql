@@ -343,7 +343,7 @@ SELECT q.job_id, q.workspace_id, q.tag, q.priority,
        (extract(epoch FROM q.scheduled_for) * 1000)::bigint AS scheduled_for_ms,
        q.created_at, q.state, q.attempt, q.restarts, q.lease_owner, q.cancel_requested_at IS NOT NULL AS cancel_requested,
        j.kind, j.script_path, j.script_hash, j.language, j.args, j.timeout_s, j.parent_job,
-       j.root_job, j.created_by,
+       j.root_job, j.created_by, j.worker_node,
        COALESCE(j.raw_code, v.content) AS code
 FROM job_queue q
 JOIN job j ON j.id = q.job_id

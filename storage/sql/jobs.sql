@@ -13,15 +13,15 @@
 -- returns no row; its caller then looks the job up (find_job_by_key).
 -- Params: id, workspace_id, kind, script_path, script_hash, raw_code, language,
 --         args (jsonb), tag, priority, timeout_s, scheduled_for, parent_job,
---         root_job, created_by, idempotency_key, request_hash
+--         root_job, created_by, idempotency_key, request_hash, worker_node
 WITH ins AS (
   INSERT INTO job (id, workspace_id, kind, script_path, script_hash, raw_code, language, args, tag,
                    priority, timeout_s, scheduled_for, parent_job, root_job, created_by,
-                   idempotency_key, request_hash)
+                   idempotency_key, request_hash, worker_node)
   SELECT *
   FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
               $8::jsonb[], $9::text[], $10::smallint[], $11::integer[], $12::timestamptz[],
-              $13::uuid[], $14::uuid[], $15::text[], $16::text[], $17::text[])
+              $13::uuid[], $14::uuid[], $15::text[], $16::text[], $17::text[], $18::text[])
   RETURNING id, workspace_id, tag, priority, scheduled_for, created_at
 ), q AS (
   INSERT INTO job_queue (job_id, workspace_id, tag, priority, scheduled_for, created_at, state)
@@ -41,11 +41,11 @@ SELECT id, created_at, COALESCE(scheduled_for, created_at) AS scheduled_for FROM
 WITH ins AS (
   INSERT INTO job (id, workspace_id, kind, script_path, script_hash, raw_code, language, args, tag,
                    priority, timeout_s, scheduled_for, parent_job, root_job, created_by,
-                   idempotency_key, request_hash)
+                   idempotency_key, request_hash, worker_node)
   SELECT *
   FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
               $8::jsonb[], $9::text[], $10::smallint[], $11::integer[], $12::timestamptz[],
-              $13::uuid[], $14::uuid[], $15::text[], $16::text[], $17::text[])
+              $13::uuid[], $14::uuid[], $15::text[], $16::text[], $17::text[], $18::text[])
   ON CONFLICT DO NOTHING
   RETURNING id, workspace_id, tag, priority, scheduled_for, created_at
 ), q AS (

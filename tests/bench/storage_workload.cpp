@@ -61,7 +61,7 @@ storage::write_request job_write(uint64_t n, uint32_t run) {
   return storage::write_request{
     "enqueue_job",
     {id, "admins", "noop", null, null, null, null, R"({"n":1})", "bench", "0", null, null, null,
-     null, "bench", null, null},
+     null, "bench", null, null, null},
     id};
 }
 

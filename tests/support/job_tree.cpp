@@ -1,5 +1,11 @@
 #include "tests/support/job_tree.hpp"
 
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <system_error>
+
 #include <gtest/gtest.h>
 
 #include "actors/protocol/errors.hpp"
@@ -31,6 +37,14 @@ job_tree::job_tree(job_tree_options opts)
   w.slot.limits = opts.limits;
   w.slot.renew_every = opts.lease / 3;
   w.slot.launcher = launcher_;
+  shared_root_ = opts.shared_root;
+  if (shared_root_.empty()) {
+    static std::atomic<int> trees{0};
+    shared_root_ = "/tmp/millrace-test-shared-" + std::to_string(::getpid()) + "-"
+                   + std::to_string(++trees);
+    own_shared_root_ = true;
+  }
+  w.slot.shared_root = shared_root_;
   rc.worker = w;
   rc.extra = opts.extra;
   root_ = actors::spawn_root(sys_, reg_, rc);
@@ -58,6 +72,10 @@ job_tree::~job_tree() {
   self->monitor(root_);
   self->send_exit(root_, caf::exit_reason::user_shutdown);
   self->receive([](caf::down_msg&) {}, caf::after(60s) >> [] { ADD_FAILURE() << "slow stop"; });
+  if (own_shared_root_) {
+    std::error_code ec;
+    std::filesystem::remove_all(shared_root_, ec);
+  }
 }
 
 actors::dispatcher_actor job_tree::dispatcher() {

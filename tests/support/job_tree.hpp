@@ -37,6 +37,9 @@ struct job_tree_options {
   std::vector<actors::child_spec> extra;
   /// Slots that those children register (the flow engine's).
   size_t extra_slots = 0;
+  /// The worker node's root of same_worker shared folders (slot_config::
+  /// shared_root); empty: one of the tree's own under /tmp, removed with it.
+  std::string shared_root;
 };
 
 class job_tree {
@@ -68,9 +71,13 @@ public:
   actors::dispatcher_actor dispatcher();
   /// The sandbox launcher the worker slots share.
   sandbox::launcher& launcher() { return *launcher_; }
+  /// Where the worker node keeps same_worker flows' shared folders.
+  const std::string& shared_root() const { return shared_root_; }
 
 private:
   std::shared_ptr<scratch_database> db_;
+  std::string shared_root_;
+  bool own_shared_root_ = false;
   actors::millrace_config cfg_{2};
   caf::actor_system sys_{cfg_};
   std::shared_ptr<actors::registry> reg_ = std::make_shared<actors::registry>();

@@ -57,7 +57,7 @@ inline storage::write_request enqueue_write(const std::string& id,
   return storage::write_request{
     "enqueue_job",
     {id, workspace, kind, null, null, null, null, "{}", "default", "0", null, null, null, null,
-     "test", null, null},
+     "test", null, null, null},
     id};
 }
 

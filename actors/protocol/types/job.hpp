@@ -68,13 +68,18 @@ struct job_spec {
   /// step ids on a flow's first attempt): it is submitted on the fast path.
   /// Unset, a caller-chosen id may name an existing job, which is answered.
   bool id_is_new = false;
+  /// The worker node the job must run on (empty: any). Set by the flow
+  /// engine on the steps of a `same_worker` flow (script and preview jobs
+  /// only); such a job also gets its flow's shared folder (`./shared`).
+  /// Stored with the job, so it holds across restarts.
+  std::string node;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_spec& x) {
   return f(x.id, x.workspace, x.kind, x.script_path, x.script_hash, x.code, x.language, x.args,
            x.tag, x.priority, x.timeout_s, x.scheduled_for_ms, x.parent_job, x.root_job,
-           x.created_by, x.idempotency_key, x.request_hash, x.id_is_new);
+           x.created_by, x.idempotency_key, x.request_hash, x.id_is_new, x.node);
 }
 
 /// The answer to a submission: the job is durable (committed) when this
@@ -115,12 +120,16 @@ struct job_assignment {
   /// step jobs inherit both.
   std::string root_job;
   std::string created_by;
+  /// A step of a `same_worker` flow: the flow job's id, whose shared folder
+  /// on this node the job sees as /job/shared (its `./shared`). Empty: none.
+  std::string shared_folder;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_assignment& x) {
   return f(x.job_id, x.attempt, x.lease_owner, x.job_created_at, x.workspace, x.kind, x.language,
-           x.script_path, x.code, x.args, x.timeout_s, x.network, x.root_job, x.created_by);
+           x.script_path, x.code, x.args, x.timeout_s, x.network, x.root_job, x.created_by,
+           x.shared_folder);
 }
 
 /// What a slot reports when an attempt ended (any way).

@@ -1,5 +1,8 @@
 // Options of a whole flow (not of one module), end to end: skip_expr decides
-// on the flow's input whether anything runs.
+// on the flow's input whether anything runs; same_worker runs every script
+// step on one node, sharing ./shared.
+
+#include <filesystem>
 
 #include <gtest/gtest.h>
 
@@ -47,6 +50,56 @@ TEST(FlowOptions, ASkipExprThatFailsFailsTheFlowNamingIt) {
   EXPECT_TRUE(contains(r.result, "skip_expr")) << r.result;
   EXPECT_TRUE(contains(r.result, "flow_input.missing.deeper")) << r.result;
   EXPECT_TRUE(db.steps(id).empty()) << "no step ran";
+}
+
+std::string shared_log_flow(bool same_worker) {
+  std::string loop =
+    R"({"id":"l","value":{"type":"forloopflow","iterator":{"type":"static","value":[1,2]},)"
+    R"("modules":[)"
+    + bash_step("x", "n=\"$1\"\necho \"it $n\" >> ./shared/log\necho ok",
+                R"({"n":{"type":"javascript","expr":"flow_input.iter.value"}})")
+    + "]}}";
+  return R"({"modules":[)" + bash_step("a", "mkdir -p shared\necho start > ./shared/log\necho ok")
+         + "," + loop + ","
+         + bash_step("c", "if [ -f ./shared/log ]; then paste -sd' ' ./shared/log; else echo none; fi")
+         + R"(],"same_worker":)" + (same_worker ? "true" : "false") + "}";
+}
+
+TEST(FlowOptions, SameWorkerStepsShareAFolderOnOneNodeRemovedWhenTheFlowEnds) {
+  job_tree t{with_flows()};
+  db_view db{t.conninfo()};
+  auto id = t.submit(flow(shared_log_flow(true)));
+  auto r = t.wait(id);
+  ASSERT_EQ(r.status, job_status::success) << r.result;
+  EXPECT_EQ(r.result, R"("start it 1 it 2")") << "each step, the loop's too, saw what the "
+                                                  "earlier ones wrote";
+  auto fs = db.flow_status(id);
+  EXPECT_TRUE(contains(fs, R"("worker_node": "test")") || contains(fs, R"("worker_node":"test")"))
+    << fs;
+  auto pinned = db.c.query("SELECT count(*) FROM job WHERE parent_job = $1 AND worker_node = 'test'",
+                           {id});
+  EXPECT_EQ(pinned.rows[0][0].text, "4") << "a, both iterations of x, and c";
+  // The node removes the folder once the flow ended (a message after the
+  // flow's completion, then a detached remover): bounded wait.
+  auto folder = t.shared_root() + "/" + id;
+  bool gone = false;
+  caf::scoped_actor self{t.system()};
+  for (int i = 0; i < 1000 && !gone; ++i) {
+    gone = !std::filesystem::exists(folder);
+    if (!gone)
+      self->receive(caf::after(std::chrono::milliseconds{10}) >> [] {});
+  }
+  EXPECT_TRUE(gone) << folder;
+}
+
+TEST(FlowOptions, WithoutSameWorkerAStepSeesNoSharedFolder) {
+  job_tree t{with_flows()};
+  db_view db{t.conninfo()};
+  auto id = t.submit(flow(shared_log_flow(false)));
+  auto r = t.wait(id);
+  ASSERT_EQ(r.status, job_status::success) << r.result;
+  EXPECT_EQ(r.result, R"("none")") << "each step's own ./shared went with its sandbox";
+  EXPECT_FALSE(contains(db.flow_status(id), "worker_node"));
 }
 
 } // namespace

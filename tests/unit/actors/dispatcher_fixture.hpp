@@ -51,6 +51,7 @@ inline worker_slot_actor::behavior_type fake_slot(worker_slot_actor::pointer sel
     [](flush_atom, uint64_t) {},
     [](renew_atom, uint64_t) {},
     [](register_atom) {},
+    [log](unpin_atom, std::string& id) { log->events.push_back("unpin " + id); },
     [](status_atom) { return actor_status{"fake", 0}; },
   };
 }

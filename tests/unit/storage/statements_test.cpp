@@ -45,7 +45,7 @@ TEST(Statements, BuiltinStatementsParse) {
   ASSERT_NE(enq, nullptr);
   EXPECT_EQ(enq->mode, statement_mode::bulk);
   EXPECT_TRUE(enq->idempotent);
-  EXPECT_EQ(enq->param_count, 17);
+  EXPECT_EQ(enq->param_count, 18);
   EXPECT_EQ(enq->match, row_match::key);
 }
 

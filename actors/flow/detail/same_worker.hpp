@@ -1,0 +1,32 @@
+// same_worker flows (OpenFlow `same_worker: true`): every script step of the
+// run goes to one worker node and sees the run's shared folder there as
+// ./shared. Internal to actors/flow/; the dispatcher's side is
+// actors/dispatcher/pinning.cpp.
+
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "caf/fwd.hpp"
+
+#include "runtime/flow/model.hpp"
+
+namespace millrace::actors::flow_engine {
+
+struct run_context;
+
+/// The tags the flow's inline scripts (rawscript modules, at any depth, the
+/// failure module too) queue on: their `tag`, else their language's default
+/// tag. Steps of stored scripts are not known before they run.
+std::set<std::string> step_tags(const flow::flow_value& v);
+
+/// The node for this run: the one an earlier attempt pinned its steps to (its
+/// step jobs carry it), else a new pick by the dispatcher. `done(node, error)`
+/// runs on `self`'s thread; exactly one of them is empty.
+void find_worker_node(caf::event_based_actor* self, std::shared_ptr<run_context> ctx,
+                      std::function<void(std::string, std::string)> done);
+
+} // namespace millrace::actors::flow_engine
