@@ -311,7 +311,7 @@ TEST(BatchWriter, UnknownStatementsAndWrongArityAreRejectedAtOnce) {
   r = w.submit(storage::write_request{"enqueue_job", {"x"}, ""}, in(1s), col.reply(2));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->code, storage::storage_errc::invalid_input);
-  EXPECT_NE(r->message.find("takes 17 parameters, got 1"), std::string::npos) << r->message;
+  EXPECT_NE(r->message.find("takes 18 parameters, got 1"), std::string::npos) << r->message;
 }
 
 TEST(BatchWriter, StopCommitsEverythingAlreadyAccepted) {
