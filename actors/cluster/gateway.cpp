@@ -62,16 +62,6 @@ int64_t now_ms() {
     .count();
 }
 
-bool valid_node_name(const std::string& name) {
-  if (name.empty() || name.size() > 64)
-    return false;
-  for (char c : name)
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'
-          || c == '_' || c == '.'))
-      return false;
-  return true;
-}
-
 std::string peer_of(gateway_ptr self) {
   auto& src = self->current_sender();
   return src ? caf::to_string(src->node()) : std::string("unknown peer");

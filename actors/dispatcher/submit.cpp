@@ -1,8 +1,6 @@
 // Submissions: validation, admission, the durable write, and the start of a
 // job on an idle slot in the same transaction as its submission.
 
-#include <cctype>
-
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
@@ -11,6 +9,7 @@
 #include "actors/dispatcher/dispatcher_state.hpp"
 #include "actors/protocol/errors.hpp"
 #include "actors/protocol/paths.hpp"
+#include "actors/protocol/types/cluster.hpp"
 #include "actors/protocol/types/uuid.hpp"
 #include "actors/system/registry.hpp"
 #include "runtime/languages.hpp"
@@ -169,11 +168,8 @@ caf::error validate(dispatcher_ptr self, job_spec& spec) {
     if (!runs_code)
       return invalid("node: only script and preview jobs can be pinned to a worker node, not a "
                      + spec.kind + " job");
-    bool ok = spec.node.size() <= 100;
-    for (char c : spec.node)
-      ok = ok && (isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.');
-    if (!ok)
-      return invalid("node: '" + spec.node + "' is not a worker node name (1-100 of letters, "
+    if (!valid_node_name(spec.node))
+      return invalid("node: '" + spec.node + "' is not a worker node name (1-64 of letters, "
                      "digits, _ - .)");
   }
   if (!valid_tag(spec.tag))

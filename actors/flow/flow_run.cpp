@@ -15,7 +15,7 @@
 
 #include "actors/flow/detail/context.hpp"
 #include "actors/flow/detail/json_util.hpp"
-#include "actors/flow/detail/same_worker.hpp"
+#include "actors/flow/detail/run_state.hpp"
 #include "actors/protocol/errors.hpp"
 #include "actors/protocol/job_actors.hpp"
 #include "actors/protocol/paths.hpp"
@@ -29,56 +29,9 @@
 
 namespace millrace::actors {
 
+namespace flow_engine {
+
 namespace {
-
-using namespace flow_engine;
-
-struct run_state {
-  static inline const char* name = "flow_run";
-
-  std::shared_ptr<run_context> ctx;
-  job_assignment a;
-  std::shared_ptr<spdlog::logger> log;
-  std::chrono::steady_clock::time_point started;
-  std::vector<std::string> entries;
-  std::string failure_entry;
-  caf::actor seq;
-  /// Every sequence this run started (their exits are expected).
-  std::set<caf::actor_addr> sequences;
-  uint64_t seq_token = 0;
-  bool in_failure_module = false;
-  std::string error;       // the main sequence's error, when it failed
-  std::string failed_step; // and the step that failed
-  bool writing = false;
-  bool dirty = false;
-  bool finishing = false;
-  std::string final_status;
-  std::string final_result;
-  bool reported = false;
-  bool early_sent = false; // early_return's result went to the dispatcher
-  bool cached = false;     // the result came from the flow's cache_ttl
-  bool skipped = false;    // the flow's skip_expr held: no module ran
-  bool skip_checked = false;
-  bool pinned = false;     // same_worker: the node is known (ctx->worker_node)
-  int pin_tries = 0;
-};
-
-using run_actor = caf::stateful_actor<run_state>;
-
-// The flow's cache_ttl: a result of the same definition with the same args
-// kept within the ttl is this run's result, and no step runs.
-std::string cache_key(run_actor* self) {
-  return "flow\n" + self->state.a.code + "\n" + self->state.a.args;
-}
-
-// What a restarted flow carries (jobs/restart/f/...): the steps done before.
-// A plain search first, so an ordinary flow start does not parse its whole
-// definition again.
-std::optional<std::string> restart_seed(const std::string& code) {
-  if (code.find("\"restarted_from\"") == std::string::npos)
-    return std::nullopt;
-  return member(code, "restarted_from");
-}
 
 std::string status_doc(run_actor* self) {
   auto& st = self->state;
@@ -172,6 +125,8 @@ void persist(run_actor* self) {
       });
 }
 
+} // namespace
+
 void finish_run(run_actor* self, std::string status, std::string result) {
   auto& st = self->state;
   auto ttl = st.ctx->def ? st.ctx->def->value.cache_ttl : 0;
@@ -190,6 +145,8 @@ void finish_run(run_actor* self, std::string status, std::string result) {
   // applied first, and the completion's final status wins.
   report_outcome(self);
 }
+
+namespace {
 
 // Ends the run now (canceled, timed out): its sequences stop and cancel the
 // step jobs they wait for; no more steps, no failure module.
@@ -250,6 +207,8 @@ void failure_done(run_actor* self, const std::string& how, std::string result) {
   finish_run(self, job_status::failure, std::move(result));
 }
 
+} // namespace
+
 // Resume: the recorded status says which top-level modules finished, and
 // with what result.
 void start_main(run_actor* self, const std::string& recorded) {
@@ -288,57 +247,11 @@ void start_main(run_actor* self, const std::string& recorded) {
   start_sequence(self, std::move(in));
 }
 
-// Evaluates the flow's skip_expr with flow_input in scope; the answer comes
-// back as eval_atom.
-void check_skip(run_actor* self) {
-  auto& st = self->state;
-  auto scope = object_with("{}", {{"flow_input", st.a.args.empty() ? "{}" : st.a.args}});
-  caf::actor_addr addr = self->address();
-  st.ctx->eval->evaluate(st.ctx->def->value.skip_expr, std::move(scope), [addr](expr::outcome o) {
-    if (auto h = caf::actor_cast<caf::actor>(addr))
-      caf::anon_send(h, eval_atom_v, uint64_t{0}, o.ok, o.ok ? o.value_json : o.error);
-  });
-}
+} // namespace flow_engine
 
-// same_worker: finds the run's worker node, then wakes the run again. With
-// no node serving the flow's tags, it asks again each second for a while
-// (nodes may be joining), then fails the flow saying why.
-void pin_run(run_actor* self) {
-  constexpr int tries = 10;
-  find_worker_node(self, self->state.ctx, [self](std::string node, std::string error) {
-    auto& s = self->state;
-    if (s.finishing)
-      return;
-    if (!node.empty()) {
-      s.pinned = true;
-      s.ctx->worker_node = std::move(node);
-      s.log->debug("flow {}: same_worker, its steps run on node {}", s.a.job_id,
-                   s.ctx->worker_node);
-      self->send(self, wake_atom_v, uint64_t{0});
-      return;
-    }
-    if (++s.pin_tries < tries) {
-      self->delayed_send(self, std::chrono::seconds{1}, wake_atom_v, uint64_t{0});
-      return;
-    }
-    finish_run(self, job_status::failure,
-               runtime::error_json("NoWorkerNode", "same_worker: " + error));
-  });
-}
+namespace {
 
-void start_or_cached(run_actor* self, storage_reader_actor reader) {
-  auto& st = self->state;
-  self->request(reader, std::chrono::seconds{30}, read_atom_v,
-                storage::read_request{"cache_get", {st.a.workspace, cache_key(self)}})
-    .then(
-      [self](storage::result_set& rs) {
-        if (rs.empty())
-          return start_main(self, "{}");
-        self->state.cached = true;
-        finish_run(self, job_status::success, rs.rows[0][0].text);
-      },
-      [self](caf::error&) { start_main(self, "{}"); });
-}
+using namespace flow_engine;
 
 caf::behavior flow_run(run_actor* self, job_assignment a, std::shared_ptr<registry> reg,
                        std::shared_ptr<expr::evaluator> eval, std::string path) {
@@ -394,58 +307,11 @@ caf::behavior flow_run(run_actor* self, job_assignment a, std::shared_ptr<regist
     self->delayed_send(self, std::chrono::seconds{st.a.timeout_s}, timeout_atom_v);
   return {
     [self](wake_atom, uint64_t what) {
-      auto& s = self->state;
       if (what == 1)
-        return finish_run(self, job_status::failure, s.final_result);
-      // skip_expr: decided on the flow's input before anything runs (again
-      // on a resumed attempt: the input is the same).
-      if (!s.skip_checked && !s.ctx->def->value.skip_expr.empty())
-        return check_skip(self);
-      if (s.ctx->def->value.same_worker && !s.pinned)
-        return pin_run(self);
-      // A first attempt has no recorded status to resume from, unless it
-      // restarts a finished flow from a step (jobs/restart/f/...): then the
-      // steps before count as done with the results the definition carries.
-      auto reader = s.ctx->reg->resolve_as<storage_reader_actor>(paths::storage_reader);
-      if (!reader || s.a.attempt <= 1) {
-        auto seed = restart_seed(s.a.code);
-        if (reader && !seed && s.ctx->def->value.cache_ttl > 0)
-          return start_or_cached(self, reader);
-        return start_main(self, seed.value_or("{}"));
-      }
-      self->request(reader, std::chrono::seconds{30}, read_atom_v,
-                    storage::read_request{"flow_status_of", {s.a.job_id}})
-        .then(
-          [self](storage::result_set& rs) {
-            auto rec = rs.empty() || rs.rows[0][0].null ? std::string{"{}"} : rs.rows[0][0].text;
-            if (!member(rec, "modules")) // lost before its first status write
-              rec = restart_seed(self->state.a.code).value_or("{}");
-            start_main(self, rec);
-          },
-          [self](caf::error& e) {
-            self->state.log->warn("flow {}: no recorded status read ({}); starting over",
-                                  self->state.a.job_id, describe(e));
-            start_main(self, "{}");
-          });
+        return finish_run(self, job_status::failure, self->state.final_result);
+      begin_run(self);
     },
-    [self](eval_atom, uint64_t, bool ok, std::string& value) {
-      auto& s = self->state;
-      if (s.finishing || s.skip_checked)
-        return;
-      s.skip_checked = true;
-      if (!ok)
-        return finish_run(self, job_status::failure,
-                          runtime::error_json("ExpressionError", "skip_expr: " + value));
-      if (truthy(value)) {
-        s.skipped = true;
-        for (auto& m : s.ctx->def->value.modules)
-          s.entries.push_back("{\"id\":" + quote(m.id) + ",\"type\":\"WaitingForPriorSteps\"}");
-        s.log->info("flow {}: skip_expr `{}` holds; no module runs", s.a.job_id,
-                    s.ctx->def->value.skip_expr);
-        return finish_run(self, job_status::success, "null");
-      }
-      self->send(self, wake_atom_v, uint64_t{0});
-    },
+    [self](eval_atom, uint64_t, bool ok, std::string& value) { skip_decided(self, ok, value); },
     [self](progress_atom, uint64_t index, std::string& entry) {
       auto& s = self->state;
       if (index >= s.entries.size())

@@ -3,4 +3,4 @@
 -- flow's other steps). NULL: any node.
 
 ALTER TABLE job ADD COLUMN worker_node text
-  CHECK (worker_node IS NULL OR worker_node ~ '^[A-Za-z0-9_.-]{1,100}$');
+  CHECK (worker_node IS NULL OR worker_node ~ '^[A-Za-z0-9_.-]{1,64}$');

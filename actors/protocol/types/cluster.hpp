@@ -13,9 +13,21 @@ namespace millrace::actors {
 
 /// Bumped whenever a message of the cluster path changes shape (the type-ID
 /// block, job_assignment, slot_info, ...). Server and worker must agree.
-constexpr int32_t cluster_protocol = 1;
+constexpr int32_t cluster_protocol = 2; // 2: same_worker (pin, unpin, job_assignment::shared_folder)
 
 /// A worker node, as it describes itself.
+/// A worker node's name: 1-64 of letters, digits, - _ . (it prefixes slot
+/// names and lease owners, and pins same_worker steps).
+inline bool valid_node_name(const std::string& name) {
+  if (name.empty() || name.size() > 64)
+    return false;
+  for (char c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'
+          || c == '_' || c == '.'))
+      return false;
+  return true;
+}
+
 struct node_info {
   /// Unique in the cluster; the prefix of its slots' names and so of the
   /// lease owners of the attempts it runs.
