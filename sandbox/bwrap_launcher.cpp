@@ -39,6 +39,7 @@
 #include "sandbox/detail/cgroup.hpp"
 #include "sandbox/detail/etc_snapshot.hpp"
 #include "sandbox/detail/host_setup.hpp"
+#include "sandbox/detail/orphans.hpp"
 #include "sandbox/detail/plan_check.hpp"
 #include "sandbox/detail/process_reactor.hpp"
 #include "sandbox/detail/sandbox_job.hpp"
@@ -293,6 +294,7 @@ std::optional<job_setup> bwrap_launcher::spawn_sandbox(const launch_plan& plan, 
     error = sys_error("pidfd_open");
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
+    reap_orphaned_inits(std::chrono::milliseconds(200));
     return fail("cannot watch the sandbox");
   }
   job_setup setup;
@@ -351,6 +353,7 @@ std::shared_ptr<process> bwrap_launcher::adopt(job_setup setup, process_events e
     // cgroup is removed when `job` goes away.
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
+    reap_orphaned_inits(std::chrono::milliseconds(200)); // its init, if it made one
     error = "the launcher is shutting down";
     return nullptr;
   }

@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "sandbox/detail/exit_report.hpp"
+#include "sandbox/detail/orphans.hpp"
 #include "sandbox/detail/sys.hpp"
 
 namespace millrace::sandbox::detail {
@@ -318,6 +319,8 @@ void sandbox_job::finish() {
   if (forced_)
     kill_all(); // whatever a bound ran out on
   reap_orphaned_init();
+  if (init_pid_ == 0) // killed before it named its init (a standby ended at shutdown)
+    reap_orphaned_inits(200ms);
   auto info = make_exit_info(usage);
   for (auto* fd : {&out_, &err_, &result_, &status_, &control_, &pidfd_, &init_pidfd_})
     close_fd(*fd);
