@@ -38,7 +38,7 @@ job_assignment assignment_of(dispatcher_ptr self, const job_entry& e) {
                         e.spec.code,     e.spec.args,
                         e.spec.timeout_s > 0 || is_flow ? e.spec.timeout_s : cfg.default_timeout_s,
                         network_for(self, e.spec.tag), e.spec.root_job, e.spec.created_by,
-                        e.spec.node.empty() ? std::string{} : e.spec.parent_job};
+                        e.spec.node.empty() ? std::string{} : e.spec.parent_job, e.spec.priority};
 }
 
 namespace {

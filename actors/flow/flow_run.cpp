@@ -300,6 +300,7 @@ caf::behavior flow_run(run_actor* self, job_assignment a, std::shared_ptr<regist
     st.final_result = runtime::error_json(
       "NotSupported", "preprocessor_module is not supported by this version of Millrace");
   } else {
+    ctx.priority = parsed.flow->value.priority.value_or(st.a.priority);
     ctx.def = std::make_shared<flow::open_flow>(std::move(*parsed.flow));
     self->send(self, wake_atom_v, uint64_t{0});
   }

@@ -201,6 +201,7 @@ void run_leaf(seq_actor* self) {
   spec.args = st.cur.args;
   spec.timeout_s = st.cur.timeout_s;
   spec.tag = m.tag;
+  spec.priority = m.priority.value_or(ctx.priority);
   // The same step of the same flow always has the same job id: a resumed
   // attempt that submits it again finds the lost attempt's job (id_taken)
   // and waits for it instead of running the step twice.

@@ -126,6 +126,9 @@ struct flow_module {
   int cache_ttl = 0;
   /// `mock: {enabled, return_value}`: the step is not run; this is its result.
   std::optional<std::string> mock_json;
+  /// The priority of the step's jobs (0..max_priority, higher first);
+  /// unset: the flow's.
+  std::optional<int> priority;
 };
 
 struct flow_value {
@@ -138,7 +141,9 @@ struct flow_value {
   /// `skip_expr`: skip the whole flow when true.
   std::string skip_expr;
   int cache_ttl = 0;
-  int priority = 0;
+  /// The priority of the flow's job and of its steps' jobs, unless a step
+  /// sets its own; unset: the priority the flow job was given.
+  std::optional<int> priority;
 };
 
 struct open_flow {

@@ -247,7 +247,8 @@ flow_value parse_value(reader& r, const json& v, const where& w) {
   r.read_string(v, "early_return", w, out.early_return);
   r.read_string(v, "skip_expr", w, out.skip_expr);
   r.read_int(v, "cache_ttl", w, out.cache_ttl);
-  r.read_int(v, "priority", w, out.priority);
+  if (int p = 0; r.read_int(v, "priority", w, p))
+    out.priority = p;
   return out;
 }
 

@@ -236,6 +236,8 @@ flow_module parse_module(reader& r, const json& v, const where& at) {
   r.read_bool(v, "continue_on_error", w, m.continue_on_error);
   m.suspend = parse_suspend(r, v, w);
   r.read_int(v, "cache_ttl", w, m.cache_ttl);
+  if (int p = 0; r.read_int(v, "priority", w, p))
+    m.priority = p;
   parse_mock(r, v, w, m);
   return m;
 }

@@ -124,8 +124,8 @@ public:
             "early_return names '" + v.early_return + "', which is not a top-level module");
     if (v.cache_ttl < 0)
       range(none, at("cache_ttl"), "cache_ttl", v.cache_ttl, 0, INFINITY);
-    if (v.priority < 0)
-      range(none, at("priority"), "priority", v.priority, 0, INFINITY);
+    if (v.priority && (*v.priority < 0 || *v.priority > max_priority))
+      range(none, at("priority"), "priority", *v.priority, 0, max_priority);
   }
 
 private:
@@ -208,6 +208,8 @@ private:
     }
     if (m.cache_ttl < 0)
       range(m, p + ".cache_ttl", "cache_ttl", m.cache_ttl, 0, INFINITY);
+    if (m.priority && (*m.priority < 0 || *m.priority > max_priority))
+      range(m, p + ".priority", "priority", *m.priority, 0, max_priority);
   }
 
   void retry(const flow_module& m, const retry_policy& r, const std::string& p) {

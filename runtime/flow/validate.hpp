@@ -50,6 +50,9 @@ inline constexpr int max_suspend_timeout_s = 86'400 * 30;
 inline constexpr int max_nesting_depth = 16;
 /// Modules in one flow, counting nested ones, failure and preprocessor.
 inline constexpr int max_modules = 1'000;
+/// `priority` of a flow or a module: 0..32767 (a job's priority is a
+/// smallint; higher runs first).
+inline constexpr int max_priority = 32'767;
 
 /// Every static problem of a flow; empty: valid. Paths start at "value".
 std::vector<flow_error> validate(const open_flow& flow);

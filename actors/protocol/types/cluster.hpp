@@ -13,7 +13,9 @@ namespace millrace::actors {
 
 /// Bumped whenever a message of the cluster path changes shape (the type-ID
 /// block, job_assignment, slot_info, ...). Server and worker must agree.
-constexpr int32_t cluster_protocol = 2; // 2: same_worker (pin, unpin, job_assignment::shared_folder)
+// 2: same_worker (pin, unpin, job_assignment::shared_folder);
+// 3: job_assignment::priority.
+constexpr int32_t cluster_protocol = 3;
 
 /// A worker node, as it describes itself.
 /// A worker node's name: 1-64 of letters, digits, - _ . (it prefixes slot

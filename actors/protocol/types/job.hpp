@@ -123,13 +123,15 @@ struct job_assignment {
   /// A step of a `same_worker` flow: the flow job's id, whose shared folder
   /// on this node the job sees as /job/shared (its `./shared`). Empty: none.
   std::string shared_folder;
+  /// The job's priority (a flow run passes it on to its steps).
+  int32_t priority = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_assignment& x) {
   return f(x.job_id, x.attempt, x.lease_owner, x.job_created_at, x.workspace, x.kind, x.language,
            x.script_path, x.code, x.args, x.timeout_s, x.network, x.root_job, x.created_by,
-           x.shared_folder);
+           x.shared_folder, x.priority);
 }
 
 /// What a slot reports when an attempt ended (any way).

@@ -28,6 +28,21 @@ std::string text_of(const rapidjson::Value& v) {
   return {sb.GetString(), sb.GetSize()};
 }
 
+/// A flow's `priority` (validated at save time) is its job's priority
+/// unless the caller chose one (?priority=); its steps inherit it.
+void flow_priority(const call_ptr& c, actors::job_spec& spec, std::optional<int> priority) {
+  if (priority && !query(c, "priority"))
+    spec.priority = *priority;
+}
+
+std::optional<int> stored_priority(const std::string& value) {
+  rapidjson::Document d;
+  d.Parse(value.data(), value.size());
+  if (d.HasParseError() || !d.IsObject() || !d.HasMember("priority") || !d["priority"].IsInt())
+    return std::nullopt;
+  return d["priority"].GetInt();
+}
+
 void run_flow_path(api_ptr self, const call_ptr& c, bool wait) {
   auto path = c->param("path");
   if (!valid_script_path(c, path, "/path"))
@@ -49,6 +64,7 @@ void run_flow_path(api_ptr self, const call_ptr& c, bool wait) {
          spec.code = col(rs, row, "value").text;
          if (!build_spec(self, c, spec, args))
            return;
+         flow_priority(c, spec, stored_priority(spec.code));
          submit(self, c, std::move(spec), wait);
        });
 }
@@ -85,6 +101,7 @@ void run_preview_flow(api_ptr self, const call_ptr& c, bool wait) {
   spec.code = std::move(value);
   if (!build_spec(self, c, spec, std::move(args)))
     return;
+  flow_priority(c, spec, parsed.flow->value.priority);
   submit(self, c, std::move(spec), wait);
 }
 

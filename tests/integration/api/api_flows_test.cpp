@@ -371,5 +371,23 @@ TEST(ApiFlows, AnotherWorkspacesFlowDoesNotExist) {
     << "ws-b's version is not ws-a's";
 }
 
+TEST(ApiFlows, AFlowsPriorityIsItsJobsUnlessTheRunSetsOne) {
+  api_server s;
+  auto t = s.user_token;
+  auto prioritized = R"({"priority":6,"modules":[{"id":"same","value":{"type":"identity"}}]})";
+  create(s, t, "ws-a", "f/run/urgent", prioritized);
+  auto priority_of = [&](const std::string& route, const std::string& body) {
+    auto r = s.call(t, "POST", "/api/w/ws-a/jobs/run/" + route, body);
+    EXPECT_EQ(r.status, 201) << r.body;
+    s.tree->wait(r.body);
+    auto j = json_of(s.call(t, "GET", "/api/w/ws-a/jobs_u/get/" + r.body).body);
+    return j.HasMember("priority") && j["priority"].IsInt() ? j["priority"].GetInt() : -1;
+  };
+  EXPECT_EQ(priority_of("f/f/run/urgent", "{}"), 6) << "the flow's own";
+  EXPECT_EQ(priority_of("f/f/run/urgent?priority=2", "{}"), 2) << "the run's";
+  EXPECT_EQ(priority_of("preview_flow", std::string{R"({"value":)"} + prioritized + "}"), 6);
+  EXPECT_EQ(priority_of("preview_flow", R"({"value":)" + identity_flow() + "}"), 0);
+}
+
 } // namespace
 } // namespace millrace::test

@@ -1,6 +1,7 @@
 // Options of a whole flow (not of one module), end to end: skip_expr decides
 // on the flow's input whether anything runs; same_worker runs every script
-// step on one node, sharing ./shared.
+// step on one node, sharing ./shared; priority is its steps' (a module's
+// own priority first).
 
 #include <filesystem>
 
@@ -101,6 +102,50 @@ TEST(FlowOptions, WithoutSameWorkerAStepSeesNoSharedFolder) {
   ASSERT_EQ(r.status, job_status::success) << r.result;
   EXPECT_EQ(r.result, R"("none")") << "each step's own ./shared went with its sandbox";
   EXPECT_FALSE(contains(db.flow_status(id), "worker_node"));
+}
+
+std::string with_priority(std::string module, int priority) {
+  module.pop_back(); // the module object's closing brace
+  return module + R"(,"priority":)" + std::to_string(priority) + "}";
+}
+
+std::string prioritized_flow(const std::string& flow_level) {
+  std::string loop =
+    R"({"id":"l","value":{"type":"forloopflow","iterator":{"type":"static","value":[1]},)"
+    R"("modules":[)"
+    + with_priority(bash_step("x", "echo x"), 9) + "]}}";
+  return R"({"modules":[)" + bash_step("a", "echo a") + "," + loop + ","
+         + with_priority(bash_step("b", "echo b"), 42) + "]" + flow_level + "}";
+}
+
+// Each step job's result (its name) and priority, by name.
+std::string step_priorities(db_view& db, const std::string& flow_id) {
+  auto rs = db.c.query("SELECT c.result::text, j.priority FROM job j JOIN job_completed c "
+                       "ON c.job_id = j.id WHERE j.parent_job = $1 ORDER BY 1",
+                       {flow_id});
+  std::string out;
+  for (auto& row : rs.rows)
+    out += row[0].text + "=" + row[1].text + " ";
+  return out;
+}
+
+TEST(FlowOptions, StepsTakeTheirModulesPriorityElseTheFlowsElseTheFlowJobs) {
+  job_tree t{with_flows()};
+  db_view db{t.conninfo()};
+  auto spec = flow(prioritized_flow(R"(,"priority":7)"));
+  spec.priority = 3;
+  auto id = t.submit(spec);
+  auto r = t.wait(id);
+  ASSERT_EQ(r.status, job_status::success) << r.result;
+  EXPECT_EQ(step_priorities(db, id), R"("a"=7 "b"=42 "x"=9 )")
+    << "a: the flow's priority; x (in a loop) and b: their own";
+
+  spec = flow(prioritized_flow(""));
+  spec.priority = 3;
+  id = t.submit(spec);
+  r = t.wait(id);
+  ASSERT_EQ(r.status, job_status::success) << r.result;
+  EXPECT_EQ(step_priorities(db, id), R"("a"=3 "b"=42 "x"=9 )") << "a: the flow job's priority";
 }
 
 } // namespace

@@ -54,7 +54,7 @@ void dump(std::ostream& o, const flow_module& m) {
   o << "|" << m.continue_on_error << "|";
   if (auto& s = m.suspend)
     o << s->required_events << "," << s->timeout_s << "," << s->continue_on_disapprove_timeout;
-  o << "|" << m.cache_ttl << "|" << m.mock_json.value_or("-") << "}";
+  o << "|" << m.cache_ttl << "|" << m.mock_json.value_or("-") << "|" << m.priority.value_or(-1) << "}";
 }
 
 std::string dump(const open_flow& f) {
@@ -67,7 +67,7 @@ std::string dump(const open_flow& f) {
   if (v.preprocessor_module)
     dump(o, *v.preprocessor_module);
   o << v.same_worker << "|" << v.early_return << "|" << v.skip_expr << "|" << v.cache_ttl << "|"
-    << v.priority;
+    << v.priority.value_or(-1);
   return o.str();
 }
 
@@ -208,6 +208,8 @@ TEST(FlowParse, FullWindmillExportParsesIntoTheModel) {
   EXPECT_EQ(v.skip_expr, "flow_input.off");
   EXPECT_EQ(v.cache_ttl, 600);
   EXPECT_EQ(v.priority, 3);
+  EXPECT_EQ(ms[0].priority, 1);
+  EXPECT_FALSE(ms[1].priority); // unset: the flow's
 }
 
 TEST(FlowParse, YamlGivesTheSameModelAndJson) {

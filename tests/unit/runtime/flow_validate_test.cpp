@@ -226,6 +226,17 @@ TEST(FlowValidate, NegativeCacheTtlAndPriority) {
   EXPECT_EQ(errors[1].message, "priority must not be negative (got -1)");
 }
 
+TEST(FlowValidate, PriorityAbove32767) {
+  auto e = one(check(identity("c", R"(, "priority": 32768)")));
+  EXPECT_EQ(e.module_id, "c");
+  EXPECT_EQ(e.field, "value.modules[0].priority");
+  EXPECT_EQ(e.message, "priority must be at most 32767 (got 32768)");
+  e = one(check("", R"(, "priority": 40000)"));
+  EXPECT_EQ(e.field, "value.priority");
+  EXPECT_EQ(e.message, "priority must be at most 32767 (got 40000)");
+  EXPECT_TRUE(check(identity("c", R"(, "priority": 32767)"), R"(, "priority": 0)").empty());
+}
+
 TEST(FlowValidate, NestingDepth) {
   // 17 nested loops: the innermost one is one level too deep.
   std::string modules = identity("leaf");
