@@ -116,6 +116,10 @@ struct dispatcher_state {
   };
   std::vector<held_attempt> held_in_recovery;
   std::vector<job_outcome> done_in_recovery;
+  /// Nodes whose shared folders are swept once recovery is done, and when
+  /// each node was last swept (pinning.cpp).
+  std::set<std::string> sweep_after_recovery;
+  std::map<std::string, caf::actor_clock::time_point> swept;
   // Wall clock (ms since the Unix epoch) derived from the actor clock, so the
   // test coordinator's virtual time drives scheduled jobs too.
   int64_t wall_at_start_ms = 0;
@@ -141,6 +145,13 @@ std::vector<std::string> lanes_of_slot(const std::string& name, std::vector<std:
 caf::result<std::string> pick_node(dispatcher_ptr self, const std::set<std::string>& tags);
 /// A same_worker flow ended: one slot of `node` removes its shared folder.
 void unpin(dispatcher_ptr self, const std::string& node, const std::string& flow_job);
+/// Worker slot `slot_name` registered anew: unless its node was swept in the
+/// last minute, ask it for the node's shared folders and unpin those whose
+/// flow is not unfinished (it ended while the node was away). After
+/// recovery only: until then unfinished flows are not all known.
+void sweep_node_of(dispatcher_ptr self, const std::string& slot_name);
+/// Recovery is done: sweep the nodes that joined during it.
+void sweep_after_recovery(dispatcher_ptr self);
 
 // tag_limits.cpp
 /// Whether another attempt of `tag` may start (its limit, if any).

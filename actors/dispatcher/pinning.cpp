@@ -3,7 +3,7 @@
 // node once; its step jobs carry the node (job_spec::node, stored with the
 // job) and queue on the lane "<tag>@<node>", which only that node's slots
 // serve. When the flow ends, `unpin` has one of the node's slots remove the
-// folder.
+// folder. A node that was away when its flow ended is swept when it joins.
 
 #include <map>
 
@@ -105,6 +105,63 @@ void unpin(dispatcher_ptr self, const std::string& node, const std::string& flow
   st.log->warn("same_worker flow {} ended while its node {} is not connected; its shared folder "
                "there stays",
                flow_job, node);
+}
+
+namespace {
+
+void sweep(dispatcher_ptr self, const std::string& node, const worker_slot_actor& slot) {
+  self->state.swept[node] = self->clock().now();
+  self->request(slot, std::chrono::seconds(60), sweep_atom_v)
+    .then(
+      [self, node](std::set<std::string>& folders) {
+        auto& st = self->state;
+        if (st.recovering) {
+          st.sweep_after_recovery.insert(node);
+          return;
+        }
+        size_t ended = 0;
+        for (auto& flow_job : folders)
+          if (st.jobs.count(flow_job) == 0) { // unfinished flows are all in memory
+            unpin(self, node, flow_job);
+            ++ended;
+          }
+        if (ended > 0)
+          st.log->info("node {}: removing the shared folders of {} same_worker flows that ended "
+                       "while it was away",
+                       node, ended);
+      },
+      [self, node](caf::error& err) {
+        self->state.log->warn("node {}: cannot list its shared folders: {}", node,
+                              caf::to_string(err));
+      });
+}
+
+} // namespace
+
+void sweep_node_of(dispatcher_ptr self, const std::string& slot_name) {
+  auto& st = self->state;
+  auto node = node_of_slot(slot_name);
+  auto s = st.slots.find(slot_name);
+  if (node.empty() || s == st.slots.end() || !worker_slot(s->second))
+    return;
+  if (st.recovering) {
+    st.sweep_after_recovery.insert(node);
+    return;
+  }
+  if (auto last = st.swept.find(node);
+      last != st.swept.end() && self->clock().now() - last->second < std::chrono::minutes(1))
+    return; // its other slots joining at the same time
+  sweep(self, node, s->second.handle);
+}
+
+void sweep_after_recovery(dispatcher_ptr self) {
+  auto& st = self->state;
+  for (auto& node : std::exchange(st.sweep_after_recovery, {}))
+    for (auto& [name, slot] : st.slots)
+      if (node_of_slot(name) == node && worker_slot(slot)) {
+        sweep(self, node, slot.handle);
+        break;
+      }
 }
 
 } // namespace millrace::actors

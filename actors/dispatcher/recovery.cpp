@@ -31,6 +31,7 @@ void recovery_done(dispatcher_ptr self, size_t queued, size_t running) {
     judge_held(self, h.slot, h.job_id, h.attempt, h.owner);
   for (auto& o : std::exchange(st.done_in_recovery, {}))
     job_done(self, std::move(o));
+  sweep_after_recovery(self);
   for (auto& [name, slot] : st.slots)
     if (!slot.idle && slot.job.empty())
       slot_ready(self, name);

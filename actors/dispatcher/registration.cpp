@@ -44,6 +44,7 @@ void register_slot(dispatcher_ptr self, worker_slot_actor h, slot_info info) {
     slot.draining = slot.draining || kept.draining;
   } else {
     ++st.stats.slots;
+    sweep_node_of(self, name);
   }
   if (held.empty() || finished || (same && slot.job == held))
     return; // a finished attempt's `done` follows; job_done judges it

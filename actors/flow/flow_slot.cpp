@@ -165,6 +165,7 @@ worker_slot_actor::behavior_type flow_slot(flow_slot_ptr self, flow_engine_confi
     },
     [self](register_atom) { register_with_dispatcher(self); },
     [](unpin_atom, std::string&) {}, // flow slots hold no shared folders
+    [](sweep_atom) { return std::set<std::string>{}; },
     [self](status_atom) {
       auto& s = self->state;
       std::string summary = s.job ? "running flow " + s.job->job_id + " attempt "

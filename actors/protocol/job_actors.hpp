@@ -33,6 +33,8 @@ using job_watcher_actor = caf::typed_actor<caf::reacts_to<log_atom, log_chunk>>;
 ///   local token) are internal: process events and the slot's own timers.
 /// - `unpin` (flow job id): that `same_worker` flow ended; remove its shared
 ///   folder on this node.
+/// - `sweep`: the flow job ids that have a shared folder on this node (the
+///   dispatcher unpins those of flows that ended while the node was away).
 using worker_slot_actor = caf::typed_actor<
   caf::reacts_to<run_atom, job_assignment, std::vector<job_watcher_actor>>,
   caf::reacts_to<claimed_atom, std::string, int32_t>,
@@ -46,6 +48,7 @@ using worker_slot_actor = caf::typed_actor<
   caf::reacts_to<renew_atom, uint64_t>,
   caf::reacts_to<register_atom>,
   caf::reacts_to<unpin_atom, std::string>,
+  caf::replies_to<sweep_atom>::with<std::set<std::string>>,
   caf::replies_to<status_atom>::with<actor_status>>;
 
 /// The dispatcher (path /millrace/dispatcher): holds runnable jobs in memory

@@ -100,6 +100,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(millrace, caf::first_custom_type_id)
   // -- same_worker flows (actors/flow/flow_run.cpp, the dispatcher, slots) ---
   CAF_ADD_ATOM(millrace, millrace::actors, pin_atom, "pin")
   CAF_ADD_ATOM(millrace, millrace::actors, unpin_atom, "unpin")
+  CAF_ADD_ATOM(millrace, millrace::actors, sweep_atom, "sweep")
 
 
 CAF_END_TYPE_ID_BLOCK(millrace)

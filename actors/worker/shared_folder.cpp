@@ -34,6 +34,20 @@ std::string shared_folder_path(const std::string& root, const std::string& flow_
   return root + "/" + flow_job_id;
 }
 
+std::set<std::string> list_shared_folders(const std::string& root) {
+  std::set<std::string> out;
+  if (root.empty())
+    return out;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it{root, ec}, end; !ec && it != end; it.increment(ec)) {
+    auto name = it->path().filename().string();
+    std::error_code sec;
+    if (uuid_text(name) && it->symlink_status(sec).type() == std::filesystem::file_type::directory)
+      out.insert(std::move(name));
+  }
+  return out;
+}
+
 void remove_shared_folder(caf::actor_system& sys, std::string path) {
   // The path goes as a spawn argument: CAF 0.17 spawning a function that
   // takes nothing but `self` dereferences a null argument tuple (UBSan).

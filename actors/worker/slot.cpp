@@ -429,6 +429,7 @@ worker_slot_actor::behavior_type slot(slot_ptr self, slot_config cfg,
       if (!folder.empty())
         remove_shared_folder(self->system(), std::move(folder));
     },
+    [self](sweep_atom) { return list_shared_folders(self->state.cfg.shared_root); },
     [self](status_atom) {
       auto& st = self->state;
       std::string summary = st.job ? "running job " + st.job->a.job_id + " attempt "

@@ -77,16 +77,26 @@ caf::behavior fake_writer(caf::event_based_actor*, std::shared_ptr<fake_db> db) 
   };
 }
 
-caf::behavior fake_reader(caf::event_based_actor*, std::shared_ptr<fake_db> db) {
+caf::behavior fake_reader(caf::event_based_actor* self, std::shared_ptr<fake_db> db) {
+  using held_t = std::vector<caf::typed_response_promise<storage::result_set>>;
+  auto held = std::make_shared<held_t>();
   return {
-    [db](read_atom, storage::read_request& r) -> storage::result_set {
+    [self, db, held](read_atom, storage::read_request& r) -> caf::result<storage::result_set> {
+      if (r.statement == "recover_jobs" && db->hold_recovery) {
+        held->push_back(self->make_response_promise<storage::result_set>());
+        return held->back();
+      }
       if (r.statement == "recover_jobs")
         return db->recover_rows;
       if (r.statement == "job_status") {
         auto i = db->status_rows.find(r.params.at(0).text);
         return i == db->status_rows.end() ? storage::result_set{} : i->second;
       }
-      return {};
+      return storage::result_set{};
+    },
+    [db, held](recover_atom) { // answer the held recover_jobs, in the reader's own context
+      for (auto& rp : std::exchange(*held, {}))
+        rp.deliver(db->recover_rows);
     },
   };
 }

@@ -26,6 +26,9 @@ struct fake_db {
   std::map<std::string, int> restarts;
   /// Rows answered to recover_jobs (columns as in storage/sql).
   storage::result_set recover_rows;
+  /// recover_jobs is answered only once the test sends the reader
+  /// `recover_atom` (a node joining during recovery).
+  bool hold_recovery = false;
   /// Rows answered to job_status, by job id.
   std::map<std::string, storage::result_set> status_rows;
   /// Milliseconds left answered to flow_timer_start, by key (a deadline

@@ -14,7 +14,7 @@ namespace millrace::actors {
 /// Bumped whenever a message of the cluster path changes shape (the type-ID
 /// block, job_assignment, slot_info, ...). Server and worker must agree.
 // 2: same_worker (pin, unpin, job_assignment::shared_folder);
-// 3: job_assignment::priority.
+// 3: job_assignment::priority, sweep.
 constexpr int32_t cluster_protocol = 3;
 
 /// A worker node, as it describes itself.

@@ -3,6 +3,8 @@
 // step on one node, sharing ./shared; priority is its steps' (a module's
 // own priority first).
 
+#include <stdlib.h>
+
 #include <filesystem>
 
 #include <gtest/gtest.h>
@@ -92,6 +94,30 @@ TEST(FlowOptions, SameWorkerStepsShareAFolderOnOneNodeRemovedWhenTheFlowEnds) {
       self->receive(caf::after(std::chrono::milliseconds{10}) >> [] {});
   }
   EXPECT_TRUE(gone) << t.shared_root() + "/" + id << " is still there";
+}
+
+TEST(FlowOptions, AFolderOfAFlowThatEndedWhileItsNodeWasAwayGoesWhenTheNodeJoins) {
+  char tmpl[] = "/tmp/millrace-shared-sweep-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string root = tmpl;
+  const std::string ended = root + "/0190f1a2-0000-7000-8000-0000000000e1"; // no such job
+  std::filesystem::create_directories(ended + "/data");
+  std::filesystem::create_directory(root + "/not-a-flow");
+  auto opts = with_flows();
+  opts.shared_root = root;
+  {
+    job_tree t{opts};
+    bool gone = false;
+    caf::scoped_actor self{t.system()};
+    for (int i = 0; i < 1000 && !gone; ++i) {
+      gone = !std::filesystem::exists(ended);
+      if (!gone)
+        self->receive(caf::after(std::chrono::milliseconds{10}) >> [] {});
+    }
+    EXPECT_TRUE(gone) << ended << " is still there";
+    EXPECT_TRUE(std::filesystem::is_directory(root + "/not-a-flow")) << "not a flow's: kept";
+  }
+  std::filesystem::remove_all(root);
 }
 
 TEST(FlowOptions, WithoutSameWorkerAStepSeesNoSharedFolder) {

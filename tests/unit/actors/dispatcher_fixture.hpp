@@ -24,6 +24,8 @@ using namespace millrace::actors;
 struct slot_log {
   std::vector<std::string> events;
   std::vector<job_assignment> runs;
+  /// What the slot answers `sweep` with (its node's shared folders).
+  std::set<std::string> folders;
 };
 
 // Registers like a real slot: with the attempt it holds, if any (a slot of a
@@ -52,6 +54,10 @@ inline worker_slot_actor::behavior_type fake_slot(worker_slot_actor::pointer sel
     [](renew_atom, uint64_t) {},
     [](register_atom) {},
     [log](unpin_atom, std::string& id) { log->events.push_back("unpin " + id); },
+    [log](sweep_atom) {
+      log->events.push_back("sweep");
+      return log->folders;
+    },
     [](status_atom) { return actor_status{"fake", 0}; },
   };
 }
@@ -76,13 +82,16 @@ protected:
     run();
   }
 
-  std::shared_ptr<slot_log> add_slot(const std::string& name, std::vector<std::string> tags) {
-    return add_slot(slot_info{name, std::move(tags), {}, 0, {}, false});
+  /// `folders`: the shared folders its node holds.
+  std::shared_ptr<slot_log> add_slot(const std::string& name, std::vector<std::string> tags,
+                                     std::set<std::string> folders = {}) {
+    return add_slot(slot_info{name, std::move(tags), {}, 0, {}, false}, std::move(folders));
   }
 
   /// A slot registering with `info` (which may name an attempt it holds).
-  std::shared_ptr<slot_log> add_slot(slot_info info) {
+  std::shared_ptr<slot_log> add_slot(slot_info info, std::set<std::string> folders = {}) {
     auto log = std::make_shared<slot_log>();
+    log->folders = std::move(folders);
     owned.push_back(caf::actor_cast<caf::actor>(sys.spawn(fake_slot, std::move(info), log, disp)));
     run();
     return log;

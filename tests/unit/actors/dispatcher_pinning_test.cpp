@@ -4,6 +4,7 @@
 // `unpin` reaches one slot of that node; the pin survives a restart.
 
 #include <algorithm>
+#include <utility>
 
 #include "tests/unit/actors/dispatcher_fixture.hpp"
 
@@ -150,6 +151,50 @@ TEST_F(PinningTest, APinSurvivesARestart) {
   auto n2 = add_slot("n2/slot-1", {"bash"});
   ASSERT_EQ(n2->runs.size(), 1u);
   EXPECT_EQ(n2->runs[0].shared_folder, flow_id);
+}
+
+TEST_F(PinningTest, ANodeThatJoinsHasTheFoldersOfFlowsThatEndedRemoved) {
+  start(one_at_a_time());
+  job_spec f; // unfinished: queued, with no flow slot to run it
+  f.kind = job_kind::flowpreview;
+  f.code = R"({"modules":[]})";
+  auto live = submit(f);
+  ASSERT_EQ(live.size(), 36u) << live;
+  const std::string ended = "00000000-0000-7000-8000-0000000000e1";
+  auto count = [](const std::shared_ptr<slot_log>& l, const std::string& event) {
+    return std::count(l->events.begin(), l->events.end(), event);
+  };
+  auto a = add_slot("n1/slot-1", {"bash"}, {live, ended});
+  EXPECT_EQ(count(a, "sweep"), 1);
+  EXPECT_EQ(count(a, "unpin " + ended), 1) << "its flow ended while the node was away";
+  EXPECT_EQ(count(a, "unpin " + live), 0) << "its flow has not ended";
+
+  // The node's other slots joining with it do not sweep it again; flow
+  // slots hold no folders and are never asked.
+  auto b = add_slot("n1/slot-2", {"bash"}, {live, ended});
+  auto flows = add_slot("n2/flow-1", {job_kind::flow_tag});
+  EXPECT_EQ(count(b, "sweep"), 0);
+  EXPECT_EQ(count(flows, "sweep"), 0);
+
+  // The node restarts a while later: its first slot sweeps it again.
+  advance(std::chrono::minutes(2));
+  auto again = add_slot("n1/slot-1", {"bash"}, {ended});
+  EXPECT_EQ(count(again, "sweep"), 1);
+  EXPECT_EQ(count(a, "unpin " + ended) + count(b, "unpin " + ended) + count(again, "unpin " + ended),
+            2);
+}
+
+TEST_F(PinningTest, NodesThatJoinDuringRecoveryAreSweptAfterIt) {
+  // Until the queue is in memory no flow is known to be unfinished: a sweep
+  // then would remove the folders of flows still running.
+  db->hold_recovery = true;
+  start(one_at_a_time(dispatcher_config{})); // with recovery
+  auto a = add_slot("n1/slot-1", {"bash"}, {flow_id});
+  EXPECT_TRUE(a->events.empty()) << "asked during recovery";
+  caf::anon_send(owned[1], recover_atom_v); // the fake reader answers recover_jobs now
+  run();
+  EXPECT_EQ(std::count(a->events.begin(), a->events.end(), "sweep"), 1);
+  EXPECT_EQ(std::count(a->events.begin(), a->events.end(), "unpin " + flow_id), 1);
 }
 
 } // namespace
