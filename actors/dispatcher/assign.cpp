@@ -174,21 +174,6 @@ void top_up(dispatcher_ptr self, slot_entry& slot) {
 // when popped. A tag that never gets a job never pops its list, so once a
 // list outgrows the slots it is compacted: only entries of slots still idle
 // stay, each slot's latest (it became idle then).
-void note_idle(dispatcher_ptr self, const std::string& tag, const std::string& name) {
-  auto& st = self->state;
-  auto& q = st.idle_by_tag[tag];
-  q.push_back(name);
-  if (q.size() <= 2 * st.slots.size() + 16)
-    return;
-  std::set<std::string> seen;
-  std::deque<std::string> kept;
-  for (auto it = q.rbegin(); it != q.rend(); ++it) {
-    auto s = st.slots.find(*it);
-    if (s != st.slots.end() && s->second.idle && seen.insert(*it).second)
-      kept.push_front(*it);
-  }
-  q = std::move(kept);
-}
 
 // Gives `slot` its next job, or records it as idle.
 void feed(dispatcher_ptr self, slot_entry& slot) {
@@ -219,6 +204,22 @@ void feed(dispatcher_ptr self, slot_entry& slot) {
 
 } // namespace
 
+void note_idle(dispatcher_ptr self, const std::string& tag, const std::string& name) {
+  auto& st = self->state;
+  auto& q = st.idle_by_tag[tag];
+  q.push_back(name);
+  if (q.size() <= 2 * st.slots.size() + 16)
+    return;
+  std::set<std::string> seen;
+  std::deque<std::string> kept;
+  for (auto it = q.rbegin(); it != q.rend(); ++it) {
+    auto s = st.slots.find(*it);
+    if (s != st.slots.end() && s->second.idle && seen.insert(*it).second)
+      kept.push_front(*it);
+  }
+  q = std::move(kept);
+}
+
 void make_runnable(dispatcher_ptr self, job_entry& e) {
   auto& st = self->state;
   uncount_running(self, e);
@@ -230,6 +231,8 @@ void make_runnable(dispatcher_ptr self, job_entry& e) {
   }
   e.st = job_entry::state::queued;
   e.runnable_at = self->clock().now();
+  if (!e.spec.node.empty())
+    pinned_job_for(self, e.spec.node);
   st.ready.push(lane_of(e.spec), e.spec.workspace,
                 ready_key{e.spec.priority, e.scheduled_ms, e.seq, e.spec.id});
 }

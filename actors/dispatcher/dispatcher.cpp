@@ -34,7 +34,8 @@ dispatcher_stats current_stats(dispatcher_ptr self) {
     else if (!slot.job.empty())
       s.running += 1 + slot.ahead.size();
   }
-  s.queued_by_tag = st.ready.size_by_tag();
+  for (auto& [lane, n] : st.ready.size_by_tag())
+    s.queued_by_tag[tag_of_lane(lane)] += n; // a pinned lane counts as its tag
   s.recovering = st.recovering;
   s.idle_entries = 0;
   for (auto& [lane, names] : st.idle_by_tag)
@@ -96,7 +97,9 @@ dispatcher_actor::behavior_type dispatcher(dispatcher_ptr self, dispatcher_confi
     [self](drain_atom, std::string& prefix, bool on) { return drain_slots(self, prefix, on); },
     [self](drain_atom, std::string& slot) { return slot_leave(self, slot); },
     [self](pin_atom, std::set<std::string>& tags) { return pick_node(self, tags); },
-    [self](unpin_atom, std::string& node, std::string& flow_job) { unpin(self, node, flow_job); },
+    [self](unpin_atom, std::string& node, std::string& flow_job, int32_t attempt) {
+      unpin_run(self, node, flow_job, attempt);
+    },
     [self](stats_atom) { return current_stats(self); },
     [self](status_atom) {
       auto s = current_stats(self);

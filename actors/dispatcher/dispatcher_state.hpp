@@ -118,8 +118,10 @@ struct dispatcher_state {
   std::vector<job_outcome> done_in_recovery;
   /// Nodes whose shared folders are swept once recovery is done, and when
   /// each node was last swept (pinning.cpp).
-  std::set<std::string> sweep_after_recovery;
+  std::set<std::string> nodes_to_sweep;
   std::map<std::string, caf::actor_clock::time_point> swept;
+  /// Nodes some job was pinned to: their slots serve "<tag>@<node>" lanes.
+  std::set<std::string> pinned_nodes;
   // Wall clock (ms since the Unix epoch) derived from the actor clock, so the
   // test coordinator's virtual time drives scheduled jobs too.
   int64_t wall_at_start_ms = 0;
@@ -139,12 +141,25 @@ std::string lane_of(const job_spec& spec);
 /// The tag of a lane ("bash@n1" -> "bash"; other lanes are their tag).
 std::string tag_of_lane(const std::string& lane);
 /// What a slot serves: its tags, plus "<tag>@<node>" for each tag a worker
-/// slot ("<node>/slot-N") serves, so jobs pinned to its node find it.
-std::vector<std::string> lanes_of_slot(const std::string& name, std::vector<std::string> tags);
+/// slot ("<node>/slot-N") serves once a job was pinned to its node, so
+/// jobs pinned to its node find it.
+std::vector<std::string> lanes_of_slot(const dispatcher_state& st, const std::string& name,
+                                       std::vector<std::string> tags);
+/// A job pinned to `node` became runnable: the first one adds the node's
+/// lanes to its slots.
+void pinned_job_for(dispatcher_ptr self, const std::string& node);
+/// Why a job on `tag` pinned to `node` cannot run there (a connected node
+/// whose worker slots do not serve the tag); empty: it can, or the node is
+/// not connected (the job waits for it).
+std::string node_refuses(dispatcher_ptr self, const std::string& node, const std::string& tag);
 /// The node for a same_worker flow whose steps need `tags`.
 caf::result<std::string> pick_node(dispatcher_ptr self, const std::set<std::string>& tags);
 /// A same_worker flow ended: one slot of `node` removes its shared folder.
 void unpin(dispatcher_ptr self, const std::string& node, const std::string& flow_job);
+/// The same, sent by the run that ended the flow: ignored unless `attempt`
+/// is the flow job's current one.
+void unpin_run(dispatcher_ptr self, const std::string& node, const std::string& flow_job,
+               int32_t attempt);
 /// Worker slot `slot_name` registered anew: unless its node was swept in the
 /// last minute, ask it for the node's shared folders and unpin those whose
 /// flow is not unfinished (it ended while the node was away). After
@@ -152,6 +167,8 @@ void unpin(dispatcher_ptr self, const std::string& node, const std::string& flow
 void sweep_node_of(dispatcher_ptr self, const std::string& slot_name);
 /// Recovery is done: sweep the nodes that joined during it.
 void sweep_after_recovery(dispatcher_ptr self);
+/// `name` joins the idle list of `tag` (assign.cpp).
+void note_idle(dispatcher_ptr self, const std::string& tag, const std::string& name);
 
 // tag_limits.cpp
 /// Whether another attempt of `tag` may start (its limit, if any).

@@ -44,15 +44,47 @@ std::string tag_of_lane(const std::string& lane) {
   return at == std::string::npos ? lane : lane.substr(0, at);
 }
 
-std::vector<std::string> lanes_of_slot(const std::string& name, std::vector<std::string> tags) {
+std::vector<std::string> lanes_of_slot(const dispatcher_state& st, const std::string& name,
+                                       std::vector<std::string> tags) {
   auto node = node_of_slot(name);
-  if (node.empty())
+  if (node.empty() || st.pinned_nodes.count(node) == 0)
     return tags;
   auto n = tags.size();
   for (size_t i = 0; i < n; ++i)
     if (!flow_tag(tags[i]) && !pinned_lane(tags[i]))
       tags.push_back(tags[i] + "@" + node);
   return tags;
+}
+
+void pinned_job_for(dispatcher_ptr self, const std::string& node) {
+  auto& st = self->state;
+  if (!st.pinned_nodes.insert(node).second)
+    return;
+  // The node's first pinned job: its slots serve its lanes from now on
+  // (idle ones join those lanes' idle lists). Nodes no same_worker flow
+  // ever used pay nothing for them.
+  for (auto& [name, slot] : st.slots) {
+    if (node_of_slot(name) != node)
+      continue;
+    auto before = slot.info.tags.size();
+    slot.info.tags = lanes_of_slot(st, name, std::move(slot.info.tags));
+    if (slot.idle)
+      for (auto i = before; i < slot.info.tags.size(); ++i)
+        note_idle(self, slot.info.tags[i], name);
+  }
+}
+
+std::string node_refuses(dispatcher_ptr self, const std::string& node, const std::string& tag) {
+  bool connected = false;
+  for (auto& [name, slot] : self->state.slots) {
+    if (node_of_slot(name) != node || !worker_slot(slot))
+      continue;
+    connected = true;
+    for (auto& t : slot.info.tags)
+      if (t == tag)
+        return {};
+  }
+  return connected ? "worker node '" + node + "' has no slot serving tag '" + tag + "'" : "";
 }
 
 caf::result<std::string> pick_node(dispatcher_ptr self, const std::set<std::string>& tags) {
@@ -95,16 +127,46 @@ caf::result<std::string> pick_node(dispatcher_ptr self, const std::set<std::stri
                                        : "no connected worker node serves all of: " + wanted);
 }
 
+namespace {
+
+// One worker slot of `node`, or null when none is connected.
+const slot_entry* worker_slot_of(const dispatcher_state& st, const std::string& node) {
+  for (auto& [name, slot] : st.slots)
+    if (node_of_slot(name) == node && worker_slot(slot))
+      return &slot;
+  return nullptr;
+}
+
+} // namespace
+
 void unpin(dispatcher_ptr self, const std::string& node, const std::string& flow_job) {
   auto& st = self->state;
-  for (auto& [name, slot] : st.slots)
-    if (node_of_slot(name) == node && worker_slot(slot)) {
-      self->send(slot.handle, unpin_atom_v, flow_job);
-      return;
-    }
+  if (auto* slot = worker_slot_of(st, node)) {
+    self->send(slot->handle, unpin_atom_v, flow_job);
+    return;
+  }
   st.log->warn("same_worker flow {} ended while its node {} is not connected; its shared folder "
                "there stays",
                flow_job, node);
+}
+
+void unpin_run(dispatcher_ptr self, const std::string& node, const std::string& flow_job,
+               int32_t attempt) {
+  // Only the attempt that ended the flow: an older one (its lease expired
+  // and the flow runs again, on the same node and folder) must not take
+  // the folder from the attempt now running.
+  auto& st = self->state;
+  if (auto j = st.jobs.find(flow_job); j != st.jobs.end()) {
+    auto& e = j->second;
+    bool ending = e.attempt == attempt
+                  && (e.st == job_entry::state::running || e.st == job_entry::state::settling);
+    if (!ending) {
+      st.log->info("flow {}: unpin from attempt {} ignored (the job is at attempt {})", flow_job,
+                   attempt, e.attempt);
+      return;
+    }
+  }
+  unpin(self, node, flow_job);
 }
 
 namespace {
@@ -116,7 +178,7 @@ void sweep(dispatcher_ptr self, const std::string& node, const worker_slot_actor
       [self, node](std::set<std::string>& folders) {
         auto& st = self->state;
         if (st.recovering) {
-          st.sweep_after_recovery.insert(node);
+          st.nodes_to_sweep.insert(node);
           return;
         }
         size_t ended = 0;
@@ -145,7 +207,7 @@ void sweep_node_of(dispatcher_ptr self, const std::string& slot_name) {
   if (node.empty() || s == st.slots.end() || !worker_slot(s->second))
     return;
   if (st.recovering) {
-    st.sweep_after_recovery.insert(node);
+    st.nodes_to_sweep.insert(node);
     return;
   }
   if (auto last = st.swept.find(node);
@@ -156,12 +218,9 @@ void sweep_node_of(dispatcher_ptr self, const std::string& slot_name) {
 
 void sweep_after_recovery(dispatcher_ptr self) {
   auto& st = self->state;
-  for (auto& node : std::exchange(st.sweep_after_recovery, {}))
-    for (auto& [name, slot] : st.slots)
-      if (node_of_slot(name) == node && worker_slot(slot)) {
-        sweep(self, node, slot.handle);
-        break;
-      }
+  for (auto& node : std::exchange(st.nodes_to_sweep, {}))
+    if (auto* slot = worker_slot_of(st, node))
+      sweep(self, node, slot->handle);
 }
 
 } // namespace millrace::actors

@@ -34,7 +34,7 @@ void register_slot(dispatcher_ptr self, worker_slot_actor h, slot_info info) {
   auto finished = info.finished;
   info.job_id.clear();
   info.lease_owner.clear();
-  info.tags = lanes_of_slot(name, std::move(info.tags));
+  info.tags = lanes_of_slot(st, name, std::move(info.tags));
   auto& slot = st.slots[name];
   slot = slot_entry{h, std::move(info), false, {}, {}, draining_prefix(self, name), {}};
   if (same) {

@@ -171,6 +171,8 @@ caf::error validate(dispatcher_ptr self, job_spec& spec) {
     if (!valid_node_name(spec.node))
       return invalid("node: '" + spec.node + "' is not a worker node name (1-64 of letters, "
                      "digits, _ - .)");
+    if (auto why = node_refuses(self, spec.node, spec.tag); !why.empty())
+      return invalid("node: " + why);
   }
   if (!valid_tag(spec.tag))
     return invalid("tag: '" + spec.tag + "' is not a tag (1-100 of letters, digits, _ - . : /)");

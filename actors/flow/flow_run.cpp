@@ -74,7 +74,7 @@ void report_outcome(run_actor* self) {
     self->send(d, done_atom_v, std::move(out));
     // same_worker: the node removes the flow's shared folder.
     if (!st.ctx->worker_node.empty())
-      self->send(d, unpin_atom_v, st.ctx->worker_node, st.a.job_id);
+      self->send(d, unpin_atom_v, st.ctx->worker_node, st.a.job_id, st.a.attempt);
   } else
     st.log->error("flow {}: no dispatcher to report to", st.a.job_id);
   self->quit();
@@ -300,7 +300,7 @@ caf::behavior flow_run(run_actor* self, job_assignment a, std::shared_ptr<regist
     st.final_result = runtime::error_json(
       "NotSupported", "preprocessor_module is not supported by this version of Millrace");
   } else {
-    ctx.priority = parsed.flow->value.priority.value_or(st.a.priority);
+    ctx.priority = st.a.priority; // the API made the flow's own priority the job's
     ctx.def = std::make_shared<flow::open_flow>(std::move(*parsed.flow));
     self->send(self, wake_atom_v, uint64_t{0});
   }

@@ -33,9 +33,10 @@ void check_skip(run_actor* self) {
   });
 }
 
-// same_worker: finds the run's worker node, then wakes the run again. With
-// no node serving the flow's tags, it asks again each second for a while
-// (nodes may be joining), then fails the flow saying why.
+// same_worker: finds the run's worker node, then starts the steps from
+// `awaiting_node`. With no node serving the flow's tags, it asks again each
+// second for a while (nodes may be joining: the wake comes back here), then
+// fails the flow saying why.
 void pin_run(run_actor* self) {
   constexpr int tries = 10;
   find_worker_node(self, self->state.ctx, [self](std::string node, std::string error) {
@@ -43,11 +44,12 @@ void pin_run(run_actor* self) {
     if (s.finishing)
       return;
     if (!node.empty()) {
-      s.pinned = true;
       s.ctx->worker_node = std::move(node);
       s.log->debug("flow {}: same_worker, its steps run on node {}", s.a.job_id,
                    s.ctx->worker_node);
-      self->send(self, wake_atom_v, uint64_t{0});
+      auto recorded = std::move(*s.awaiting_node);
+      s.awaiting_node.reset();
+      start_main(self, recorded);
       return;
     }
     if (++s.pin_tries < tries) {
@@ -59,6 +61,18 @@ void pin_run(run_actor* self) {
   });
 }
 
+// Starts the steps from `recorded`; a same_worker flow with script steps
+// gets its node first (not before: a cached or skipped flow needs none).
+void start_steps(run_actor* self, std::string recorded) {
+  auto& s = self->state;
+  auto& v = s.ctx->def->value;
+  if (v.same_worker && s.ctx->worker_node.empty() && has_script_steps(v)) {
+    s.awaiting_node = std::move(recorded);
+    return pin_run(self);
+  }
+  start_main(self, recorded);
+}
+
 void start_or_cached(run_actor* self, storage_reader_actor reader) {
   auto& st = self->state;
   self->request(reader, std::chrono::seconds{30}, read_atom_v,
@@ -66,11 +80,11 @@ void start_or_cached(run_actor* self, storage_reader_actor reader) {
     .then(
       [self](storage::result_set& rs) {
         if (rs.empty())
-          return start_main(self, "{}");
+          return start_steps(self, "{}");
         self->state.cached = true;
         finish_run(self, job_status::success, rs.rows[0][0].text);
       },
-      [self](caf::error&) { start_main(self, "{}"); });
+      [self](caf::error&) { start_steps(self, "{}"); });
 }
 
 } // namespace
@@ -87,7 +101,7 @@ void begin_run(run_actor* self) {
   // on a resumed attempt: the input is the same).
   if (!s.skip_checked && !s.ctx->def->value.skip_expr.empty())
     return check_skip(self);
-  if (s.ctx->def->value.same_worker && !s.pinned)
+  if (s.awaiting_node) // asking again for a same_worker node
     return pin_run(self);
   // A first attempt has no recorded status to resume from, unless it
   // restarts a finished flow from a step (jobs/restart/f/...): then the
@@ -97,7 +111,7 @@ void begin_run(run_actor* self) {
     auto seed = restart_seed(s.a.code);
     if (reader && !seed && s.ctx->def->value.cache_ttl > 0)
       return start_or_cached(self, reader);
-    return start_main(self, seed.value_or("{}"));
+    return start_steps(self, seed.value_or("{}"));
   }
   self->request(reader, std::chrono::seconds{30}, read_atom_v,
                 storage::read_request{"flow_status_of", {s.a.job_id}})
@@ -106,12 +120,12 @@ void begin_run(run_actor* self) {
         auto rec = rs.empty() || rs.rows[0][0].null ? std::string{"{}"} : rs.rows[0][0].text;
         if (!member(rec, "modules")) // lost before its first status write
           rec = restart_seed(self->state.a.code).value_or("{}");
-        start_main(self, rec);
+        start_steps(self, rec);
       },
       [self](caf::error& e) {
         self->state.log->warn("flow {}: no recorded status read ({}); starting over",
                               self->state.a.job_id, describe(e));
-        start_main(self, "{}");
+        start_steps(self, "{}");
       });
 }
 

@@ -8,34 +8,12 @@
 #include "actors/protocol/paths.hpp"
 #include "actors/protocol/storage_actor.hpp"
 #include "actors/system/registry.hpp"
+#include "runtime/flow/validate.hpp"
 #include "runtime/languages.hpp"
 
 namespace millrace::actors::flow_engine {
 
 namespace {
-
-void collect(const std::vector<flow::flow_module>& modules, std::set<std::string>& out) {
-  for (auto& m : modules) {
-    if (m.type == flow::module_type::rawscript) {
-      if (!m.tag.empty())
-        out.insert(m.tag);
-      else if (auto* lang = runtime::find_language(m.language))
-        out.insert(lang->default_tag);
-    }
-    collect(m.modules, out);
-    collect(m.default_modules, out);
-    for (auto& b : m.branches)
-      collect(b.modules, out);
-  }
-}
-
-// The error's own message (what the dispatcher said), else its description.
-std::string message_of(const caf::error& e) {
-  auto& ctx = e.context();
-  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
-    return ctx.get_as<std::string>(0);
-  return describe(e);
-}
 
 void ask_dispatcher(caf::event_based_actor* self, std::shared_ptr<run_context> ctx,
                     std::function<void(std::string, std::string)> done) {
@@ -49,11 +27,24 @@ void ask_dispatcher(caf::event_based_actor* self, std::shared_ptr<run_context> c
 
 } // namespace
 
+bool has_script_steps(const flow::flow_value& v) {
+  bool found = false;
+  flow::for_each_module(v, "", [&](const flow::flow_module& m, const std::string&, int) {
+    found = found || m.type == flow::module_type::rawscript || m.type == flow::module_type::script;
+  });
+  return found;
+}
+
 std::set<std::string> step_tags(const flow::flow_value& v) {
   std::set<std::string> out;
-  collect(v.modules, out);
-  if (v.failure_module)
-    collect({*v.failure_module}, out);
+  flow::for_each_module(v, "", [&](const flow::flow_module& m, const std::string&, int) {
+    if (m.type != flow::module_type::rawscript && m.type != flow::module_type::script)
+      return;
+    if (!m.tag.empty()) // a rawscript's tag, a script's tag_override
+      out.insert(m.tag);
+    else if (auto* lang = runtime::find_language(m.language)) // inline scripts only
+      out.insert(lang->default_tag);
+  });
   return out;
 }
 

@@ -63,6 +63,13 @@ void add_error_categories(caf::actor_system_config& cfg) {
                          });
 }
 
+std::string message_of(const caf::error& err) {
+  auto& ctx = err.context();
+  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
+    return ctx.get_as<std::string>(0);
+  return describe(err);
+}
+
 std::string describe(const caf::error& err) {
   if (!err)
     return "no error";

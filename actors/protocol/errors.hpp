@@ -30,4 +30,8 @@ void add_error_categories(caf::actor_system_config& cfg);
 /// "storage: overloaded (queue full)" style text for any caf::error.
 std::string describe(const caf::error& err);
 
+/// The human part of an error: its context text when it has one (what the
+/// dispatcher said, e.g. "args: must be a JSON object"), else describe().
+std::string message_of(const caf::error& err);
+
 } // namespace millrace::actors

@@ -81,8 +81,10 @@ using worker_slot_actor = caf::typed_actor<
 ///   one whose slots serve all of `tags` (or, with none, any worker node),
 ///   the one with the most idle slots. Error dispatch_errc::no_node when no
 ///   registered node qualifies.
-/// - `unpin` (node, flow job id): that flow ended; the node is told to remove
-///   its shared folder (if the node is not connected, the folder stays).
+/// - `unpin` (node, flow job id, attempt): that flow ended; the node is told
+///   to remove its shared folder. Ignored unless `attempt` is the flow job's
+///   current one, or the job ended. A node not connected then is swept when
+///   it joins.
 using dispatcher_actor = caf::typed_actor<
   caf::replies_to<submit_atom, job_spec>::with<submit_reply>,
   caf::replies_to<submit_atom, job_spec, job_watcher_actor>::with<submit_reply>,
@@ -103,7 +105,7 @@ using dispatcher_actor = caf::typed_actor<
   caf::replies_to<drain_atom, std::string, bool>::with<int32_t>,
   caf::replies_to<drain_atom, std::string>::with<bool>,
   caf::replies_to<pin_atom, std::set<std::string>>::with<std::string>,
-  caf::reacts_to<unpin_atom, std::string, std::string>,
+  caf::reacts_to<unpin_atom, std::string, std::string, int32_t>,
   caf::replies_to<stats_atom>::with<dispatcher_stats>,
   caf::replies_to<status_atom>::with<actor_status>>;
 

@@ -59,6 +59,8 @@ struct slot_state {
   uint64_t next_token = 1;
   uint64_t jobs_run = 0;
   uint64_t log_writes_fenced = 0;
+  /// same_worker: the keeper of this node's shared folders (on first use).
+  shared_folders_actor folders;
 
   ~slot_state() {
     // A slot that dies takes its process with it; the dispatcher requeues
@@ -69,6 +71,13 @@ struct slot_state {
 };
 
 using slot_ptr = worker_slot_actor::stateful_pointer<slot_state>;
+
+shared_folders_actor folders_of(slot_ptr self) {
+  auto& st = self->state;
+  if (!st.folders && !st.cfg.shared_root.empty())
+    st.folders = self->spawn<caf::detached + caf::linked>(shared_folders, st.cfg.shared_root);
+  return st.folders;
+}
 
 dispatcher_actor dispatcher_of(slot_ptr self) {
   return self->state.reg->resolve_as<dispatcher_actor>(paths::dispatcher);
@@ -425,11 +434,14 @@ worker_slot_actor::behavior_type slot(slot_ptr self, slot_config cfg,
     },
     [self](register_atom) { register_with_dispatcher(self); },
     [self](unpin_atom, std::string& flow_job) {
-      auto folder = shared_folder_path(self->state.cfg.shared_root, flow_job);
-      if (!folder.empty())
-        remove_shared_folder(self->system(), std::move(folder));
+      if (auto folders = folders_of(self))
+        self->send(folders, unpin_atom_v, std::move(flow_job));
     },
-    [self](sweep_atom) { return list_shared_folders(self->state.cfg.shared_root); },
+    [self](sweep_atom) -> caf::result<std::set<std::string>> {
+      if (auto folders = folders_of(self))
+        return self->delegate(folders, sweep_atom_v);
+      return std::set<std::string>{};
+    },
     [self](status_atom) {
       auto& st = self->state;
       std::string summary = st.job ? "running job " + st.job->a.job_id + " attempt "

@@ -14,18 +14,6 @@
 
 namespace millrace::api {
 
-namespace {
-
-// The human part of an actor error: its context text when it has one.
-std::string message_of(const caf::error& err) {
-  auto& ctx = err.context();
-  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
-    return ctx.get_as<std::string>(0);
-  return actors::describe(err);
-}
-
-} // namespace
-
 void reply(const call_ptr& c, int status, std::string body, std::string content_type) {
   http::response r;
   r.status = status;
@@ -44,7 +32,7 @@ void not_found(const call_ptr& c, const std::string& what) {
 }
 
 void fail(const call_ptr& c, const caf::error& err) {
-  auto msg = message_of(err);
+  auto msg = actors::message_of(err);
   auto cat = err.category();
   if (cat == caf::atom("dispatch")) {
     switch (static_cast<actors::dispatch_errc>(err.code())) {

@@ -55,8 +55,8 @@ struct run_context {
   std::string path;
   /// A durable timer was set: the run drops the flow's timers when it ends.
   std::atomic<bool> used_timers{false};
-  /// The priority of step jobs whose module sets none: the flow's
-  /// `priority`, else the flow job's own.
+  /// The priority of step jobs whose module sets none: the flow job's (the
+  /// run's ?priority=, else the flow's `priority`, see api/service).
   int32_t priority = 0;
   /// same_worker flows: the worker node every script step runs on (set by the
   /// run before its first step). Empty: any node.

@@ -48,11 +48,11 @@ struct run_state {
   bool cached = false;     // the result came from the flow's cache_ttl
   bool skipped = false;    // the flow's skip_expr held: no module ran
   bool skip_checked = false;
-  bool pinned = false;     // same_worker: the node is known (ctx->worker_node)
+  /// same_worker: the recorded status to start from once the run has its
+  /// node (set while the dispatcher is asked).
+  std::optional<std::string> awaiting_node;
   int pin_tries = 0;
 };
-
-using run_actor = caf::stateful_actor<run_state>;
 
 using run_actor = caf::stateful_actor<run_state>;
 
@@ -68,8 +68,9 @@ void start_main(run_actor* self, const std::string& recorded);
 /// The flow's cache_ttl key: its pinned definition and args.
 std::string cache_key(run_actor* self);
 /// Before the first step, one decision per wake: skip_expr (answered with
-/// eval_atom, see skip_decided), the same_worker node, then the recorded
-/// status (a resumed attempt), a restart's seed or the cached result.
+/// eval_atom, see skip_decided), then the recorded status (a resumed
+/// attempt), a restart's seed or the cached result, then (same_worker flows
+/// with script steps) the node.
 void begin_run(run_actor* self);
 /// skip_expr's value came back: the flow is skipped, fails, or goes on.
 void skip_decided(run_actor* self, bool ok, const std::string& value);

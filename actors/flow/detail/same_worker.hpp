@@ -18,10 +18,15 @@ namespace millrace::actors::flow_engine {
 
 struct run_context;
 
-/// The tags the flow's inline scripts (rawscript modules, at any depth, the
-/// failure module too) queue on: their `tag`, else their language's default
-/// tag. Steps of stored scripts are not known before they run.
+/// The tags the flow's script steps (rawscript and script modules, at any
+/// depth, the failure module too) queue on: their `tag`, else an inline
+/// script's language's default tag. A stored script without `tag_override`
+/// is not counted (its language is known when it runs); if the node cannot
+/// serve it, the dispatcher refuses the step job naming the tag.
 std::set<std::string> step_tags(const flow::flow_value& v);
+
+/// Whether the flow has a step that runs as a process (rawscript, script).
+bool has_script_steps(const flow::flow_value& v);
 
 /// The node for this run: the one an earlier attempt pinned its steps to (its
 /// step jobs carry it), else a new pick by the dispatcher. `done(node, error)`

@@ -29,13 +29,17 @@ std::string text_of(const rapidjson::Value& v) {
 }
 
 /// A flow's `priority` (validated at save time) is its job's priority
-/// unless the caller chose one (?priority=); its steps inherit it.
+/// unless the caller chose one (?priority=); steps without their own run at
+/// the flow job's.
 void flow_priority(const call_ptr& c, actors::job_spec& spec, std::optional<int> priority) {
   if (priority && !query(c, "priority"))
     spec.priority = *priority;
 }
 
-std::optional<int> stored_priority(const std::string& value) {
+/// The `priority` of a stored flow value, read only when the run sets none.
+std::optional<int> stored_priority(const call_ptr& c, const std::string& value) {
+  if (query(c, "priority"))
+    return std::nullopt;
   rapidjson::Document d;
   d.Parse(value.data(), value.size());
   if (d.HasParseError() || !d.IsObject() || !d.HasMember("priority") || !d["priority"].IsInt())
@@ -64,7 +68,7 @@ void run_flow_path(api_ptr self, const call_ptr& c, bool wait) {
          spec.code = col(rs, row, "value").text;
          if (!build_spec(self, c, spec, args))
            return;
-         flow_priority(c, spec, stored_priority(spec.code));
+         flow_priority(c, spec, stored_priority(c, spec.code));
          submit(self, c, std::move(spec), wait);
        });
 }

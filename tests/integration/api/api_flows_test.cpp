@@ -371,22 +371,29 @@ TEST(ApiFlows, AnotherWorkspacesFlowDoesNotExist) {
     << "ws-b's version is not ws-a's";
 }
 
-TEST(ApiFlows, AFlowsPriorityIsItsJobsUnlessTheRunSetsOne) {
+TEST(ApiFlows, AFlowsPriorityIsItsJobsAndItsStepsUnlessTheRunSetsOne) {
   api_server s;
   auto t = s.user_token;
-  auto prioritized = R"({"priority":6,"modules":[{"id":"same","value":{"type":"identity"}}]})";
+  auto prioritized = std::string{R"({"priority":6,"modules":[)"} + bash_step("s", "echo 1") + "]}";
   create(s, t, "ws-a", "f/run/urgent", prioritized);
-  auto priority_of = [&](const std::string& route, const std::string& body) {
+  auto priority = [&](const std::string& id) {
+    auto j = json_of(s.call(t, "GET", "/api/w/ws-a/jobs_u/get/" + id).body);
+    return j.HasMember("priority") && j["priority"].IsInt() ? j["priority"].GetInt() : -1;
+  };
+  // "flow job priority/step job priority"
+  auto priorities = [&](const std::string& route, const std::string& body) {
     auto r = s.call(t, "POST", "/api/w/ws-a/jobs/run/" + route, body);
     EXPECT_EQ(r.status, 201) << r.body;
     s.tree->wait(r.body);
     auto j = json_of(s.call(t, "GET", "/api/w/ws-a/jobs_u/get/" + r.body).body);
-    return j.HasMember("priority") && j["priority"].IsInt() ? j["priority"].GetInt() : -1;
+    std::string step = j["flow_status"]["modules"][0]["job"].GetString();
+    return std::to_string(priority(r.body)) + "/" + std::to_string(priority(step));
   };
-  EXPECT_EQ(priority_of("f/f/run/urgent", "{}"), 6) << "the flow's own";
-  EXPECT_EQ(priority_of("f/f/run/urgent?priority=2", "{}"), 2) << "the run's";
-  EXPECT_EQ(priority_of("preview_flow", std::string{R"({"value":)"} + prioritized + "}"), 6);
-  EXPECT_EQ(priority_of("preview_flow", R"({"value":)" + identity_flow() + "}"), 0);
+  EXPECT_EQ(priorities("f/f/run/urgent", "{}"), "6/6") << "the flow's own";
+  EXPECT_EQ(priorities("f/f/run/urgent?priority=2", "{}"), "2/2") << "the run's";
+  EXPECT_EQ(priorities("preview_flow", R"({"value":)" + prioritized + "}"), "6/6");
+  EXPECT_EQ(priorities("preview_flow", R"({"value":)" + value_of({bash_step("s", "echo 1")}) + "}"),
+            "0/0");
 }
 
 } // namespace

@@ -10,11 +10,13 @@
 #include <gtest/gtest.h>
 
 #include "tests/integration/flows/flows_support.hpp"
+#include "tests/support/system_helpers.hpp"
 
 using namespace millrace;
 using namespace millrace::actors;
 using namespace millrace::test::flows;
 using test::job_tree;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -86,14 +88,8 @@ TEST(FlowOptions, SameWorkerStepsShareAFolderOnOneNodeRemovedWhenTheFlowEnds) {
   // with it), and the node removes it once the flow ended (a message after
   // the flow's completion, then a detached remover): bounded wait.
   ASSERT_TRUE(std::filesystem::is_directory(t.shared_root())) << t.shared_root();
-  bool gone = false;
-  caf::scoped_actor self{t.system()};
-  for (int i = 0; i < 1000 && !gone; ++i) {
-    gone = std::filesystem::is_empty(t.shared_root());
-    if (!gone)
-      self->receive(caf::after(std::chrono::milliseconds{10}) >> [] {});
-  }
-  EXPECT_TRUE(gone) << t.shared_root() + "/" + id << " is still there";
+  EXPECT_TRUE(test::eventually([&] { return std::filesystem::is_empty(t.shared_root()); }, 10s))
+    << t.shared_root() + "/" + id << " is still there";
 }
 
 TEST(FlowOptions, AFolderOfAFlowThatEndedWhileItsNodeWasAwayGoesWhenTheNodeJoins) {
@@ -107,17 +103,21 @@ TEST(FlowOptions, AFolderOfAFlowThatEndedWhileItsNodeWasAwayGoesWhenTheNodeJoins
   opts.shared_root = root;
   {
     job_tree t{opts};
-    bool gone = false;
-    caf::scoped_actor self{t.system()};
-    for (int i = 0; i < 1000 && !gone; ++i) {
-      gone = !std::filesystem::exists(ended);
-      if (!gone)
-        self->receive(caf::after(std::chrono::milliseconds{10}) >> [] {});
-    }
-    EXPECT_TRUE(gone) << ended << " is still there";
+    EXPECT_TRUE(test::eventually([&] { return !std::filesystem::exists(ended); }, 10s))
+      << ended << " is still there";
     EXPECT_TRUE(std::filesystem::is_directory(root + "/not-a-flow")) << "not a flow's: kept";
   }
   std::filesystem::remove_all(root);
+}
+
+TEST(FlowOptions, ASameWorkerFlowWithoutScriptStepsTakesNoNode) {
+  job_tree t{with_flows()};
+  db_view db{t.conninfo()};
+  auto id = t.submit(flow(R"({"modules":[{"id":"a","value":{"type":"identity"}}],"same_worker":true})",
+                          R"({"x":1})"));
+  auto r = t.wait(id);
+  ASSERT_EQ(r.status, job_status::success) << r.result;
+  EXPECT_FALSE(contains(db.flow_status(id), "worker_node")) << "nothing runs as a process";
 }
 
 TEST(FlowOptions, WithoutSameWorkerAStepSeesNoSharedFolder) {
@@ -135,13 +135,13 @@ std::string with_priority(std::string module, int priority) {
   return module + R"(,"priority":)" + std::to_string(priority) + "}";
 }
 
-std::string prioritized_flow(const std::string& flow_level) {
+std::string prioritized_flow() {
   std::string loop =
     R"({"id":"l","value":{"type":"forloopflow","iterator":{"type":"static","value":[1]},)"
     R"("modules":[)"
     + with_priority(bash_step("x", "echo x"), 9) + "]}}";
   return R"({"modules":[)" + bash_step("a", "echo a") + "," + loop + ","
-         + with_priority(bash_step("b", "echo b"), 42) + "]" + flow_level + "}";
+         + with_priority(bash_step("b", "echo b"), 42) + "]}";
 }
 
 // Each step job's result (its name) and priority, by name.
@@ -155,23 +155,17 @@ std::string step_priorities(db_view& db, const std::string& flow_id) {
   return out;
 }
 
-TEST(FlowOptions, StepsTakeTheirModulesPriorityElseTheFlowsElseTheFlowJobs) {
+TEST(FlowOptions, StepsTakeTheirModulesPriorityElseTheFlowJobs) {
+  // (A flow's own `priority` becomes its job's in the API: ApiFlows.)
   job_tree t{with_flows()};
   db_view db{t.conninfo()};
-  auto spec = flow(prioritized_flow(R"(,"priority":7)"));
+  auto spec = flow(prioritized_flow());
   spec.priority = 3;
   auto id = t.submit(spec);
   auto r = t.wait(id);
   ASSERT_EQ(r.status, job_status::success) << r.result;
-  EXPECT_EQ(step_priorities(db, id), R"("a"=7 "b"=42 "x"=9 )")
-    << "a: the flow's priority; x (in a loop) and b: their own";
-
-  spec = flow(prioritized_flow(""));
-  spec.priority = 3;
-  id = t.submit(spec);
-  r = t.wait(id);
-  ASSERT_EQ(r.status, job_status::success) << r.result;
-  EXPECT_EQ(step_priorities(db, id), R"("a"=3 "b"=42 "x"=9 )") << "a: the flow job's priority";
+  EXPECT_EQ(step_priorities(db, id), R"("a"=3 "b"=42 "x"=9 )")
+    << "a: the flow job's priority; x (in a loop) and b: their own";
 }
 
 } // namespace

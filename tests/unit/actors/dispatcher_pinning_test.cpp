@@ -99,7 +99,7 @@ TEST_F(PinningTest, UnpinTellsOneWorkerSlotOfTheNode) {
   auto a = add_slot("n1/slot-1", {"bash"});
   auto b = add_slot("n1/slot-2", {"bash"});
   auto other = add_slot("n2/slot-1", {"bash"});
-  caf::anon_send(disp, unpin_atom_v, std::string{"n1"}, flow_id);
+  caf::anon_send(disp, unpin_atom_v, std::string{"n1"}, flow_id, int32_t{1});
   run();
   auto told = [](const std::shared_ptr<slot_log>& l) {
     return std::count(l->events.begin(), l->events.end(), "unpin " + flow_id);
@@ -107,6 +107,56 @@ TEST_F(PinningTest, UnpinTellsOneWorkerSlotOfTheNode) {
   EXPECT_EQ(told(a) + told(b), 1);
   EXPECT_EQ(told(f), 0) << "flow slots hold no folders";
   EXPECT_EQ(told(other), 0);
+}
+
+TEST_F(PinningTest, OnlyTheAttemptThatEndedTheFlowUnpinsIt) {
+  start(one_at_a_time());
+  auto flows = add_slot("n9/flow-1", {job_kind::flow_tag});
+  auto worker = add_slot("n1/slot-1", {"bash"});
+  job_spec f;
+  f.kind = job_kind::flowpreview;
+  f.code = R"({"modules":[]})";
+  submit(f);
+  ASSERT_EQ(flows->runs.size(), 1u);
+  auto flow_job = flows->runs[0];
+  auto unpins = [&] {
+    return std::count(worker->events.begin(), worker->events.end(), "unpin " + flow_job.job_id);
+  };
+  // An older attempt (its lease ran out while the flow went on) must not
+  // take the folder from the running one.
+  caf::anon_send(disp, unpin_atom_v, std::string{"n1"}, flow_job.job_id, flow_job.attempt - 1);
+  run();
+  EXPECT_EQ(unpins(), 0);
+  caf::anon_send(disp, unpin_atom_v, std::string{"n1"}, flow_job.job_id, flow_job.attempt);
+  run();
+  EXPECT_EQ(unpins(), 1) << "the current attempt ends the flow";
+  done(flow_job);
+  caf::anon_send(disp, unpin_atom_v, std::string{"n1"}, flow_job.job_id, flow_job.attempt - 1);
+  run();
+  EXPECT_EQ(unpins(), 2) << "the flow ended: no attempt runs that could need the folder";
+}
+
+TEST_F(PinningTest, AJobPinnedToANodeWithoutItsTagIsRefused) {
+  start(one_at_a_time());
+  add_slot("n1/slot-1", {"bash"});
+  auto err = submit(pinned("n1", "python3"));
+  EXPECT_NE(err.find("node: worker node 'n1' has no slot serving tag 'python3'"),
+            std::string::npos)
+    << err;
+  EXPECT_EQ(submit(pinned("n2", "python3")).size(), 36u) << "a node not connected: it waits";
+}
+
+TEST_F(PinningTest, PinnedLanesCostNothingUntilAJobIsPinnedAndCountAsTheirTag) {
+  start(one_at_a_time());
+  add_slot("n1/slot-1", {"bash", "python3"});
+  auto n2 = add_slot("n2/slot-1", {"bash"});
+  EXPECT_EQ(stats().idle_entries, 3u) << "no <tag>@<node> lanes before a job is pinned";
+  submit(pinned("n2"));
+  ASSERT_EQ(n2->runs.size(), 1u) << "the node's lanes were added when its first job came";
+  submit(pinned("n3"));
+  auto queued = stats().queued_by_tag;
+  EXPECT_EQ(queued.size(), 1u);
+  EXPECT_EQ(queued["bash"], 1u) << "metrics count a pinned lane as its tag";
 }
 
 TEST_F(PinningTest, OnlyScriptJobsArePinnedAndTheNodeMustBeAName) {
