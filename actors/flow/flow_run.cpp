@@ -1,7 +1,8 @@
 // One flow run (one attempt of a flow job): parses the pinned definition,
-// resumes from the last recorded status, runs the top-level sequence, the
-// failure module if it fails, records the FlowStatus at every transition
-// (fenced on the attempt) and reports the outcome to the dispatcher with the
+// runs its preprocessor (preprocessor.cpp), resumes from the last recorded
+// status, runs the top-level sequence, the failure module if it fails,
+// records the FlowStatus at every transition (fenced on the attempt) and
+// reports the outcome to the dispatcher with the
 // final status, which the dispatcher records in the completing write.
 
 #include "actors/flow/flow_run.hpp"
@@ -43,6 +44,8 @@ std::string status_doc(run_actor* self) {
     {"step", std::to_string(step)}, {"modules", array_of(st.entries)}};
   if (!st.failure_entry.empty())
     doc.emplace_back("failure_module", st.failure_entry);
+  if (!st.preprocessor_entry.empty())
+    doc.emplace_back("preprocessor_module", st.preprocessor_entry);
   if (st.cached)
     doc.emplace_back("cached", "true");
   if (st.skipped)
@@ -79,6 +82,8 @@ void report_outcome(run_actor* self) {
     st.log->error("flow {}: no dispatcher to report to", st.a.job_id);
   self->quit();
 }
+
+} // namespace
 
 // Writes the status; while a write is in flight, later transitions wait and
 // go out together. (The final status goes with the outcome instead.)
@@ -125,8 +130,6 @@ void persist(run_actor* self) {
       });
 }
 
-} // namespace
-
 void finish_run(run_actor* self, std::string status, std::string result) {
   auto& st = self->state;
   auto ttl = st.ctx->def ? st.ctx->def->value.cache_ttl : 0;
@@ -161,6 +164,8 @@ void stop_run(run_actor* self, const char* status, std::string result) {
   }
   finish_run(self, status, std::move(result));
 }
+
+} // namespace
 
 void start_sequence(run_actor* self, seq_input in) {
   auto& st = self->state;
@@ -198,6 +203,8 @@ void main_done(run_actor* self, const std::string& how, std::string result,
   persist(self);
   start_sequence(self, std::move(in));
 }
+
+namespace {
 
 void failure_done(run_actor* self, const std::string& how, std::string result) {
   auto& st = self->state;
@@ -294,11 +301,6 @@ caf::behavior flow_run(run_actor* self, job_assignment a, std::shared_ptr<regist
       msg += (msg.empty() ? "" : "; ") + flow::to_string(e);
     self->send(self, wake_atom_v, uint64_t{1});
     st.final_result = runtime::error_json("InvalidFlow", "the flow definition is invalid: " + msg);
-  } else if (parsed.flow->value.preprocessor_module) {
-    // It changes what the flow computes; ignoring it would be wrong.
-    self->send(self, wake_atom_v, uint64_t{1});
-    st.final_result = runtime::error_json(
-      "NotSupported", "preprocessor_module is not supported by this version of Millrace");
   } else {
     ctx.priority = st.a.priority; // the API made the flow's own priority the job's
     ctx.def = std::make_shared<flow::open_flow>(std::move(*parsed.flow));
@@ -338,6 +340,8 @@ caf::behavior flow_run(run_actor* self, job_assignment a, std::shared_ptr<regist
       s.seq = nullptr;
       if (s.in_failure_module)
         return failure_done(self, how, std::move(result));
+      if (s.in_preprocessor)
+        return preprocessor_done(self, how, std::move(result), failed_step);
       main_done(self, how, std::move(result), failed_step);
     },
     [self](cancel_atom) {
@@ -367,6 +371,8 @@ caf::behavior flow_run(run_actor* self, job_assignment a, std::shared_ptr<regist
         summary += ": recording the outcome (" + s.final_status + ")";
       else if (s.in_failure_module)
         summary += ": running the failure module";
+      else if (s.in_preprocessor)
+        summary += ": running the preprocessor";
       return make_status(self, std::move(summary));
     },
   };

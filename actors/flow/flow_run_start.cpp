@@ -97,6 +97,12 @@ std::string cache_key(run_actor* self) {
 
 void begin_run(run_actor* self) {
   auto& s = self->state;
+  // preprocessor_module: before anything else, its result is the input.
+  if (s.ctx->def->value.preprocessor_module && !s.preprocessed) {
+    if (!s.in_preprocessor)
+      run_preprocessor(self);
+    return;
+  }
   // skip_expr: decided on the flow's input before anything runs (again
   // on a resumed attempt: the input is the same).
   if (!s.skip_checked && !s.ctx->def->value.skip_expr.empty())

@@ -12,6 +12,7 @@
 #include "actors/protocol/paths.hpp"
 #include "actors/protocol/storage_actor.hpp"
 #include "actors/system/registry.hpp"
+#include "runtime/flow/parse.hpp"
 #include "runtime/flow/retry.hpp"
 #include "runtime/runtime.hpp"
 
@@ -109,7 +110,8 @@ void resolve_and_submit(seq_actor* self, job_spec spec, storage::read_request re
                                                      + "' does not exist"));
         auto& row = rs.rows[0];
         if (m.type == module_type::flow) {
-          spec.code = row[rs.column("value")].text;
+          // A sub-flow takes its inputs from the step: no preprocessor.
+          spec.code = flow::without_preprocessor(row[rs.column("value")].text);
         } else {
           spec.code = row[rs.column("content")].text;
           spec.language = row[rs.column("language")].text;

@@ -152,11 +152,13 @@ int flow_run(const api_endpoint& ep, const flags& f) {
     else
       args.AddMember(name, rapidjson::Value{val, a}, a);
   }
-  std::string query;
+  // The args are the flow's inputs, as from Windmill's UI: a preprocessor
+  // (for webhooks) does not run.
+  std::string query = "?skip_preprocessor=true";
   for (const char* opt : {"--tag", "--timeout"}) {
     auto v = value_of(f, opt);
     if (!v.empty())
-      query += (query.empty() ? "?" : "&") + std::string{opt + 2} + "=" + url_encode(v);
+      query += "&" + std::string{opt + 2} + "=" + url_encode(v);
   }
   auto r = http_call(ep, "POST", ws_prefix(ep) + "jobs/run/f/" + url_encode(path, true) + query,
                      text_of(args));

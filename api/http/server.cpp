@@ -167,10 +167,11 @@ server::~server() {
   stop();
 }
 
-void server::add_route(std::string method, std::string pattern, handler h) {
+void server::add_route(std::string method, std::string pattern, handler h, bool any_body) {
   if (impl_->started)
     throw std::logic_error("http::server::add_route after start()");
   impl_->c->routes.add(method, pattern, std::move(h));
+  impl_->c->any_body.push_back(any_body);
   impl_->c->patterns.push_back(std::move(pattern));
   impl_->c->methods.push_back(std::move(method));
 }

@@ -45,7 +45,9 @@ public:
 
   /// Registers a route (see router.hpp for patterns). Throws
   /// std::invalid_argument for bad patterns, std::logic_error once started.
-  void add_route(std::string method, std::string pattern, handler h);
+  /// `any_body`: the route takes bodies of any Content-Type (it checks them
+  /// itself), even with server_config::require_json_bodies.
+  void add_route(std::string method, std::string pattern, handler h, bool any_body = false);
 
   /// Every registered route, in registration order.
   std::vector<route_info> routes() const;

@@ -26,6 +26,9 @@ struct endpoint {
   access acc;
   void (*fn)(api_ptr self, const call_ptr& c);
   const char* summary; // one line, also in the OpenAPI document
+  /// The route checks its body itself and may take any Content-Type (a
+  /// webhook with ?raw=true); others get 415 for a body that is not JSON.
+  bool any_body = false;
 };
 
 std::vector<endpoint> script_endpoints();

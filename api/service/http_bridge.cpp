@@ -37,7 +37,8 @@ http_bridge::http_bridge(const service_config& cfg, const std::vector<endpoint>&
                                c->respond = std::move(respond);
                                c->ep = e;
                                deliver(std::move(c));
-                             });
+                             },
+                             ep.any_body);
   }
   impl_->server->start();
 }

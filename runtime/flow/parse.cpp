@@ -304,6 +304,16 @@ parse_result parse_flow_value(std::string_view text, format f) {
   return finish(std::move(res), std::move(flow));
 }
 
+std::string without_preprocessor(const std::string& value) {
+  if (value.find("\"preprocessor_module\"") == std::string::npos)
+    return value;
+  rapidjson::Document d;
+  d.Parse(value.data(), value.size());
+  if (d.HasParseError() || !d.IsObject() || !d.RemoveMember("preprocessor_module"))
+    return value;
+  return detail::to_json(d);
+}
+
 std::string to_string(const flow_error& e) {
   std::string out;
   if (!e.module_id.empty())

@@ -53,6 +53,11 @@ parse_result parse_openflow(std::string_view text, format f = format::detect);
 /// error paths start at the value ("modules[1].value.language").
 parse_result parse_flow_value(std::string_view text, format f = format::detect);
 
+/// A flow value's JSON text without its `preprocessor_module`, for runs that
+/// do not run it (a sub-flow, ?skip_preprocessor=true); `value` as it is when
+/// it has none or is not a JSON object.
+std::string without_preprocessor(const std::string& value);
+
 /// "module 'b': value.modules[1].value.language: unknown language 'cobol'";
 /// the module and field parts are left out when empty.
 std::string to_string(const flow_error& e);

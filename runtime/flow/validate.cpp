@@ -126,9 +126,29 @@ public:
       range(none, at("cache_ttl"), "cache_ttl", v.cache_ttl, 0, INFINITY);
     if (v.priority && (*v.priority < 0 || *v.priority > max_priority))
       range(none, at("priority"), "priority", *v.priority, 0, max_priority);
+    if (v.preprocessor_module)
+      preprocessor(*v.preprocessor_module, at("preprocessor_module"));
   }
 
 private:
+  // The preprocessor turns a trigger's event into the flow's inputs: one
+  // script, whose result is used as it is.
+  void preprocessor(const flow_module& p, const std::string& pp) {
+    if (p.type != module_type::rawscript && p.type != module_type::script
+        && p.type != module_type::identity)
+      error(p, pp + ".value.type",
+            std::string{"a preprocessor must be a rawscript, script or identity module (it turns "
+                        "a trigger's event into the flow's inputs), not a "}
+              + to_string(p.type));
+    if (p.suspend)
+      error(p, pp + ".suspend", "a preprocessor cannot wait for approvals: the flow has no inputs yet");
+    if (p.skip_if)
+      error(p, pp + ".skip_if", "a preprocessor cannot be skipped: its result is the flow's inputs");
+    if (p.stop_after_if)
+      error(p, pp + ".stop_after_if",
+            "a preprocessor cannot stop the flow: its result is the flow's inputs");
+  }
+
   void type_fields(const flow_module& m, const std::string& vp) {
     switch (m.type) {
       case module_type::rawscript:

@@ -33,10 +33,11 @@ constexpr int default_suspend_timeout_s = 1800;
 
 struct run_context {
   std::shared_ptr<const flow::open_flow> def;
-  /// The failure module as a one-module list, for its sequence. Here, not in
-  /// the run's state: sequences hold pointers into it and may outlive the
-  /// run by a message or two while they stop.
+  /// The failure and preprocessor modules as one-module lists, for their
+  /// sequences. Here, not in the run's state: sequences hold pointers into
+  /// them and may outlive the run by a message or two while they stop.
   std::vector<flow::flow_module> failure_modules;
+  std::vector<flow::flow_module> preprocessor_modules;
   std::string workspace;
   std::string flow_job_id;
   std::string root_job_id;

@@ -31,6 +31,11 @@ struct run_state {
   std::chrono::steady_clock::time_point started;
   std::vector<std::string> entries;
   std::string failure_entry;
+  /// The preprocessor's FlowStatus entry; empty: none ran (yet).
+  std::string preprocessor_entry;
+  bool in_preprocessor = false;
+  /// The preprocessor ran: the args are its result.
+  bool preprocessed = false;
   caf::actor seq;
   /// Every sequence this run started (their exits are expected).
   std::set<caf::actor_addr> sequences;
@@ -63,14 +68,31 @@ void finish_run(run_actor* self, std::string status, std::string result);
 /// Starts the top-level sequence, resuming after the modules `recorded` (a
 /// FlowStatus, "{}" for none) says finished.
 void start_main(run_actor* self, const std::string& recorded);
+/// Starts a sequence of this run (the main one, the failure or the
+/// preprocessor module's); its flowdone answer carries the new token.
+void start_sequence(run_actor* self, seq_input in);
+/// Records the status now (or after the write in flight).
+void persist(run_actor* self);
+/// The main sequence ended (or the preprocessor failed): success ends the
+/// run; a failure runs the failure module if there is one.
+void main_done(run_actor* self, const std::string& how, std::string result,
+               const std::string& failed_step);
+
+// preprocessor.cpp
+/// preprocessor_module: runs it on the run's args (the trigger's event);
+/// its result, an object, becomes the flow's input. Answered by flowdone
+/// while in_preprocessor (see preprocessor_done).
+void run_preprocessor(run_actor* self);
+void preprocessor_done(run_actor* self, const std::string& how, std::string result,
+                       const std::string& failed_step);
 
 // flow_run_start.cpp
 /// The flow's cache_ttl key: its pinned definition and args.
 std::string cache_key(run_actor* self);
-/// Before the first step, one decision per wake: skip_expr (answered with
-/// eval_atom, see skip_decided), then the recorded status (a resumed
-/// attempt), a restart's seed or the cached result, then (same_worker flows
-/// with script steps) the node.
+/// Before the first step, one decision per wake: the preprocessor (see
+/// preprocessor.cpp), skip_expr (answered with eval_atom, see skip_decided),
+/// then the recorded status (a resumed attempt), a restart's seed or the
+/// cached result, then (same_worker flows with script steps) the node.
 void begin_run(run_actor* self);
 /// skip_expr's value came back: the flow is skipped, fails, or goes on.
 void skip_decided(run_actor* self, bool ok, const std::string& value);

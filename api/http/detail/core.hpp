@@ -67,6 +67,7 @@ struct core {
   router routes;
   std::vector<std::string> patterns; // route index -> pattern, for labels
   std::vector<std::string> methods;  // route index -> method
+  std::vector<bool> any_body;        // route index -> takes any Content-Type
   server_metrics m;
   std::shared_ptr<spdlog::logger> log;
   std::shared_ptr<lifeline> life = std::make_shared<lifeline>();

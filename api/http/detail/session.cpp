@@ -150,7 +150,7 @@ void session::on_header(const error_code& ec) {
   handler_ = found.target;
   match_ = std::move(found.match);
   method_label_ = core_.methods[found.route];
-  if (cfg.require_json_bodies) {
+  if (cfg.require_json_bodies && !core_.any_body[found.route]) {
     auto it = msg.find(bhttp::field::content_type);
     std::string type = it == msg.end() ? std::string{} : std::string{sv(it->value())};
     if (auto e = check_json_content_type(method, body_pending_, it == msg.end() ? nullptr : &type))

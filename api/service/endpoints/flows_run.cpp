@@ -4,6 +4,9 @@
 // checks as flows/create. The flow job pins the definition it runs (its
 // raw_code), so a later update does not change a run in flight.
 // jobs/restart/f/{id}/from/{step} runs a finished flow again from a step.
+// A flow with a preprocessor_module gets the request as its event (see
+// trigger_event.hpp) unless ?skip_preprocessor=true, which runs it without
+// the preprocessor on the body as args.
 
 #include <cstdlib>
 
@@ -14,6 +17,7 @@
 #include "api/service/api_state.hpp"
 #include "api/service/json_out.hpp"
 #include "api/service/run_support.hpp"
+#include "api/service/trigger_event.hpp"
 #include "runtime/flow/parse.hpp"
 #include "runtime/flow/validate.hpp"
 
@@ -47,25 +51,47 @@ std::optional<int> stored_priority(const call_ptr& c, const std::string& value) 
   return d["priority"].GetInt();
 }
 
+bool skip_preprocessor(const call_ptr& c) {
+  auto q = query(c, "skip_preprocessor");
+  return q && (*q == "true" || *q == "1");
+}
+
+bool has_preprocessor(const std::string& value) {
+  if (value.find("\"preprocessor_module\"") == std::string::npos)
+    return false;
+  rapidjson::Document d;
+  d.Parse(value.data(), value.size());
+  return !d.HasParseError() && d.IsObject() && d.HasMember("preprocessor_module")
+         && d["preprocessor_module"].IsObject();
+}
+
 void run_flow_path(api_ptr self, const call_ptr& c, bool wait) {
   auto path = c->param("path");
   if (!valid_script_path(c, path, "/path"))
     return;
-  std::string args;
-  if (!args_of(c, args))
-    return;
   read(self, c, "flow_by_path", {c->workspace(), path},
-       [self, c, path, args, wait](storage::result_set& rs) {
+       [self, c, path, wait](storage::result_set& rs) {
          if (rs.empty() || col(rs, rs.rows[0], "archived").text == "t")
            return not_found(c, "flow '" + path + "'");
          auto& row = rs.rows[0];
-         auto schema = col(rs, row, "schema");
-         if (!schema.null && !check_args(c, schema.text, args))
-           return;
          actors::job_spec spec;
          spec.kind = actors::job_kind::flow;
          spec.script_path = path;
          spec.code = col(rs, row, "value").text;
+         std::string args;
+         if (has_preprocessor(spec.code) && !skip_preprocessor(c)) {
+           // The preprocessor makes the flow's args from the request; the
+           // schema is of what it returns, not of the request.
+           if (!webhook_event(c, args))
+             return;
+         } else {
+           if (!args_of(c, args))
+             return;
+           auto schema = col(rs, row, "schema");
+           if (!schema.null && !check_args(c, schema.text, args))
+             return;
+           spec.code = flow::without_preprocessor(spec.code);
+         }
          if (!build_spec(self, c, spec, args))
            return;
          flow_priority(c, spec, stored_priority(c, spec.code));
@@ -102,7 +128,8 @@ void run_preview_flow(api_ptr self, const call_ptr& c, bool wait) {
   actors::job_spec spec;
   spec.kind = actors::job_kind::flowpreview;
   spec.script_path = path;
-  spec.code = std::move(value);
+  // A preview's preprocessor runs on `args` as given (the event to try).
+  spec.code = skip_preprocessor(c) ? flow::without_preprocessor(value) : std::move(value);
   if (!build_spec(self, c, spec, std::move(args)))
     return;
   flow_priority(c, spec, parsed.flow->value.priority);
@@ -113,7 +140,8 @@ void run_preview_flow(api_ptr self, const call_ptr& c, bool wait) {
 // flow's pinned definition and args, whose top-level steps before `step_id`
 // count as done with their recorded results; it runs from `step_id` on. The
 // seed travels in the new job's definition ("restarted_from"), which the
-// flow engine reads on the job's first attempt.
+// flow engine reads on the job's first attempt. A flow whose preprocessor
+// ran restarts with its result as args, without the preprocessor.
 void restart_from(api_ptr self, const call_ptr& c) {
   std::string id;
   if (!actors::normalize_uuid(c->param("id"), id))
@@ -170,13 +198,25 @@ void restart_from(api_ptr self, const call_ptr& c) {
     seed.AddMember("step", rapidjson::Value{step.c_str(), al}, al);
     seed.AddMember("modules", done, al);
     code.RemoveMember("restarted_from");
+    auto args = col(rs, row, "args").text;
+    if (status.HasMember("preprocessor_module") && status["preprocessor_module"].IsObject()) {
+      auto& pre = status["preprocessor_module"];
+      if (!pre.HasMember("type") || !pre["type"].IsString()
+          || std::string{pre["type"].GetString()} != "Success" || !pre.HasMember("result")
+          || !pre["result"].IsObject())
+        return fail(c, 409, "step_not_done",
+                    "the preprocessor did not succeed in flow " + id
+                      + "; run the flow again instead");
+      args = text_of(pre["result"]);
+      code.RemoveMember("preprocessor_module");
+    }
     code.AddMember("restarted_from", rapidjson::Value{seed, code.GetAllocator()},
                    code.GetAllocator());
     actors::job_spec spec;
     spec.kind = kind;
     spec.script_path = col(rs, row, "script_path").text;
     spec.code = text_of(code);
-    if (!build_spec(self, c, spec, col(rs, row, "args").text))
+    if (!build_spec(self, c, spec, std::move(args)))
       return;
     // The restart keeps the flow's own timeout and priority unless this
     // request sets them.
@@ -197,10 +237,12 @@ void wait_pf(api_ptr self, const call_ptr& c) { run_preview_flow(self, c, true);
 
 std::vector<endpoint> flow_run_endpoints() {
   return {
+    // A flow with a preprocessor takes any body with ?raw=true; the
+    // others are checked for JSON by args_of (parse_body).
     {"POST", "/api/w/{workspace}/jobs/run/f/{path*}", access::token, run_f,
-     "Run a flow by path; answers the flow job's id once it is durable"},
+     "Run a flow by path; answers the flow job's id once it is durable", true},
     {"POST", "/api/w/{workspace}/jobs/run_wait_result/f/{path*}", access::token, wait_f,
-     "Run a flow by path and answer its result"},
+     "Run a flow by path and answer its result", true},
     {"GET", "/api/w/{workspace}/jobs/run_wait_result/f/{path*}", access::token, wait_f,
      "Run a flow by path (args in ?payload=base64url(JSON)) and answer its result"},
     {"POST", "/api/w/{workspace}/jobs/run/preview_flow", access::token, run_pf,

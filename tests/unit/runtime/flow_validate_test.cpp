@@ -378,3 +378,24 @@ TEST(FlowValidate, FindCycle) {
   ASSERT_TRUE(cycle);
   EXPECT_EQ(cycle_to_string(*cycle), "f/self -> f/self");
 }
+
+TEST(FlowValidate, APreprocessorIsOneScriptThatAlwaysRuns) {
+  auto pre = [](const std::string& value, const std::string& options = "") {
+    return check(identity("a"), R"(, "preprocessor_module": {"id": "preprocessor", "value": )"
+                                  + value + options + "}");
+  };
+  EXPECT_TRUE(pre(R"({"type": "rawscript", "content": "echo {}", "language": "bash"})").empty());
+  EXPECT_TRUE(pre(R"({"type": "identity"})", R"(, "retry": {"constant": {"attempts": 2}})").empty());
+  auto e = one(pre(R"({"type": "flow", "path": "f/sub/flow"})"));
+  EXPECT_EQ(e.module_id, "preprocessor");
+  EXPECT_EQ(e.field, "value.preprocessor_module.value.type");
+  EXPECT_EQ(e.message, "a preprocessor must be a rawscript, script or identity module (it turns a "
+                       "trigger's event into the flow's inputs), not a flow");
+  e = one(pre(R"({"type": "identity"})", R"(, "suspend": {"required_events": 1})"));
+  EXPECT_EQ(e.field, "value.preprocessor_module.suspend");
+  EXPECT_EQ(e.message, "a preprocessor cannot wait for approvals: the flow has no inputs yet");
+  e = one(pre(R"({"type": "identity"})", R"(, "skip_if": {"expr": "true"})"));
+  EXPECT_EQ(e.field, "value.preprocessor_module.skip_if");
+  e = one(pre(R"({"type": "identity"})", R"(, "stop_after_if": {"expr": "true"})"));
+  EXPECT_EQ(e.field, "value.preprocessor_module.stop_after_if");
+}

@@ -1,0 +1,125 @@
+#include "api/service/trigger_event.hpp"
+
+#include <set>
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "api/http/utf8.hpp"
+#include "api/service/api_state.hpp"
+#include "api/service/crypto.hpp"
+
+namespace millrace::api {
+
+namespace {
+
+using writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void string(writer& w, const std::string& s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+bool json_content(const call_ptr& c) {
+  auto* ct = c->req.header("content-type");
+  if (!ct)
+    return false;
+  std::string type = ct->substr(0, ct->find(';'));
+  while (!type.empty() && type.back() == ' ')
+    type.pop_back();
+  for (auto& ch : type)
+    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return type == "application/json";
+}
+
+} // namespace
+
+bool webhook_event(const call_ptr& c, std::string& args) {
+  auto raw_flag = query(c, "raw");
+  bool raw = raw_flag && (*raw_flag == "true" || *raw_flag == "1");
+  std::string text = c->req.body;
+  bool is_json = true;
+  if (c->req.method == "GET") {
+    if (auto p = query(c, "payload")) {
+      auto decoded = base64url_decode(*p);
+      if (!decoded) {
+        fail(c, 400, "invalid_field", "payload: not base64url", "/payload");
+        return false;
+      }
+      text = std::move(*decoded);
+    }
+  } else if (text.find_first_not_of(" \t\r\n") != std::string::npos && !json_content(c)) {
+    if (!raw) {
+      auto* ct = c->req.header("content-type");
+      fail(c, 415, "unsupported_media_type",
+           "the body must be application/json" + (ct ? ", not " + *ct : std::string{})
+             + "; with ?raw=true any text body reaches the preprocessor as event.raw_string");
+      return false;
+    }
+    is_json = false;
+  }
+  if (!http::valid_utf8(text)) {
+    fail(c, 400, "bad_body",
+         "the body is not valid UTF-8 (at byte " + std::to_string(http::utf8_error_offset(text))
+           + ")");
+    return false;
+  }
+  rapidjson::Document body;
+  bool blank = text.find_first_not_of(" \t\r\n") == std::string::npos;
+  if (blank) {
+    body.SetObject();
+  } else if (is_json) {
+    body.Parse(text.data(), text.size());
+    if (body.HasParseError()) {
+      if (!raw) {
+        fail(c, 400, "bad_json",
+             std::string{"the body is not JSON at offset "} + std::to_string(body.GetErrorOffset())
+               + ": " + rapidjson::GetParseError_En(body.GetParseError()));
+        return false;
+      }
+      body.SetNull();
+    }
+  } else {
+    body.SetNull();
+  }
+  static const std::set<std::string> credentials{"authorization", "cookie", "proxy-authorization"};
+  rapidjson::StringBuffer sb;
+  writer w{sb};
+  w.StartObject();
+  w.Key("event");
+  w.StartObject();
+  w.Key("kind");
+  w.String("webhook");
+  w.Key("body");
+  body.Accept(w);
+  w.Key("raw_string");
+  if (raw)
+    string(w, text);
+  else
+    w.Null();
+  w.Key("query");
+  w.StartObject();
+  std::set<std::string> seen;
+  for (auto& [k, v] : c->req.query)
+    if (k != "token" && http::valid_utf8(k) && http::valid_utf8(v) && seen.insert(k).second) {
+      string(w, k);
+      string(w, v);
+    }
+  w.EndObject();
+  w.Key("headers");
+  w.StartObject();
+  seen.clear();
+  for (auto& [k, v] : c->req.headers)
+    if (!credentials.count(k) && seen.insert(k).second && http::valid_utf8(v)) {
+      string(w, k);
+      string(w, v);
+    }
+  w.EndObject();
+  w.EndObject();
+  w.EndObject();
+  args.assign(sb.GetString(), sb.GetSize());
+  return true;
+}
+
+} // namespace millrace::api

@@ -1,0 +1,117 @@
+// A flow's preprocessor_module, end to end: its result is the flow's input
+// for skip_expr and every step; a result that is not an object fails the flow
+// before any step (the failure module names the preprocessor); a resumed
+// attempt reuses the preprocessor's job instead of running it again.
+
+#include <gtest/gtest.h>
+
+#include "tests/integration/flows/flows_support.hpp"
+
+using namespace millrace;
+using namespace millrace::actors;
+using namespace millrace::test::flows;
+using test::job_tree;
+
+namespace {
+
+const std::string webhook_args = R"({"event":{"kind":"webhook","body":{"n":5}}})";
+
+// Doubles event.body.n into {"x": ...}.
+std::string doubling_preprocessor() {
+  return bash_step("preprocessor", "n=\"$1\"\necho \"{\\\"x\\\": $((n * 2))}\"",
+                   R"({"n":{"type":"javascript","expr":"flow_input.event.body.n"}})");
+}
+
+TEST(FlowPreprocessor, ItsResultIsTheFlowsInputForEverythingAfterIt) {
+  job_tree t{with_flows()};
+  // skip_expr would hold on the event (it has no x): it sees the result.
+  auto value = std::string{R"({"modules":[)"}
+               + bash_step("a", "x=\"$1\"\necho $((x + 1))",
+                           R"({"x":{"type":"javascript","expr":"flow_input.x"}})")
+               + R"(],"skip_expr":"flow_input.x !== 10","preprocessor_module":)"
+               + doubling_preprocessor() + "}";
+  auto id = t.submit(flow(value, webhook_args));
+  auto r = t.wait(id);
+  ASSERT_EQ(r.status, job_status::success) << r.result;
+  EXPECT_EQ(r.result, "11");
+  db_view db{t.conninfo()};
+  auto steps = db.steps(id);
+  ASSERT_EQ(steps.size(), 2u) << "the preprocessor, then a";
+  EXPECT_EQ(steps[0].second, R"({"x": 10})");
+  auto status = db.flow_status(id);
+  EXPECT_TRUE(contains(status, R"("preprocessor_module": {"id": "preprocessor")")) << status;
+  EXPECT_TRUE(contains(status, R"("type": "Success")")) << status;
+}
+
+TEST(FlowPreprocessor, AResultThatIsNotAnObjectFailsTheFlowBeforeAnyStep) {
+  job_tree t{with_flows()};
+  auto value = std::string{R"({"modules":[)"} + bash_step("a", "echo never")
+               + R"(],"preprocessor_module":)" + bash_step("preprocessor", "echo 5")
+               + R"(,"failure_module":)"
+               + bash_step("failure", "s=\"$1\"\necho \"{\\\"handled\\\": \\\"$s\\\"}\"",
+                           R"({"s":{"type":"javascript","expr":"previous_result.step_id"}})")
+               + "}";
+  auto id = t.submit(flow(value, webhook_args));
+  auto r = t.wait(id);
+  EXPECT_EQ(r.status, job_status::failure);
+  EXPECT_EQ(r.result, R"({"handled": "preprocessor"})");
+  db_view db{t.conninfo()};
+  EXPECT_EQ(db.steps(id).size(), 2u) << "the preprocessor and the failure module; a never ran";
+  auto status = db.flow_status(id);
+  EXPECT_TRUE(contains(status, "InvalidPreprocessorResult")) << status;
+  EXPECT_TRUE(contains(status, "it returned a number")) << status;
+
+  // Without a failure module the flow's result is that error.
+  auto plain = std::string{R"({"modules":[)"} + bash_step("a", "echo never")
+               + R"(],"preprocessor_module":)" + bash_step("preprocessor", "echo '[1]'") + "}";
+  auto r2 = t.wait(t.submit(flow(plain, webhook_args)));
+  EXPECT_EQ(r2.status, job_status::failure);
+  EXPECT_TRUE(contains(r2.result, "InvalidPreprocessorResult")) << r2.result;
+  EXPECT_TRUE(contains(r2.result, "it returned an array")) << r2.result;
+}
+
+// The server stops while the step after the preprocessor runs; the resumed
+// attempt submits the preprocessor's job again (same id), finds it finished
+// and goes on with its result.
+TEST(FlowPreprocessor, AResumedAttemptReusesThePreprocessorsJob) {
+  auto db = std::make_shared<test::scratch_database>();
+  auto opts = with_flows(4, std::chrono::seconds{2});
+  opts.db = db;
+  auto value = std::string{R"({"modules":[)"}
+               + bash_step("b", "x=\"$1\"\nsleep 2\necho $((x + 1))",
+                           R"({"x":{"type":"javascript","expr":"flow_input.x"}})")
+               + R"(],"preprocessor_module":)" + doubling_preprocessor() + "}";
+  std::string id;
+  {
+    job_tree t{opts};
+    id = t.submit(flow(value, webhook_args));
+    db_view view{t.conninfo()};
+    caf::scoped_actor self{t.system()};
+    bool b_running = false;
+    for (int i = 0; i < 3000 && !b_running; ++i) {
+      auto rs = view.c.query("SELECT count(*) FROM job j JOIN job_queue q ON q.job_id = j.id "
+                             "WHERE j.parent_job = $1 AND q.state = 'running' "
+                             "AND j.raw_code LIKE '%sleep 2%'",
+                             {id});
+      b_running = rs.rows[0][0].text == "1";
+      if (!b_running)
+        self->receive(caf::after(std::chrono::milliseconds{10}) >> [] {});
+    }
+    ASSERT_TRUE(b_running) << "step b never started";
+  } // the server stops here
+  job_tree t2{opts};
+  auto r = t2.wait(id);
+  EXPECT_EQ(r.status, job_status::success) << r.result;
+  EXPECT_EQ(r.result, "11");
+  EXPECT_GE(r.attempt, 2) << "the flow ran again as a new attempt";
+  db_view view{t2.conninfo()};
+  auto steps = view.c.query("SELECT j.raw_code LIKE 'n=%', c.attempt FROM job j "
+                            "JOIN job_completed c ON c.job_id = j.id WHERE j.parent_job = $1 "
+                            "ORDER BY j.created_at, j.id",
+                            {id});
+  ASSERT_EQ(steps.rows.size(), 2u) << "one preprocessor job, one job of b";
+  EXPECT_EQ(steps.rows[0][0].text, "t");
+  EXPECT_EQ(steps.rows[0][1].text, "1") << "the preprocessor was not run again";
+}
+
+} // namespace
