@@ -216,44 +216,6 @@ void failure_done(run_actor* self, const std::string& how, std::string result) {
 
 } // namespace
 
-// Resume: the recorded status says which top-level modules finished, and
-// with what result.
-void start_main(run_actor* self, const std::string& recorded) {
-  auto& st = self->state;
-  auto& mods = st.ctx->def->value.modules;
-  seq_input in;
-  in.modules = &mods;
-  in.flow_input = st.a.args;
-  in.previous_result = st.a.args;
-  in.top_level = true;
-  in.path = st.ctx->path + "/main";
-  in.label = "flow";
-  st.entries.clear();
-  for (auto& m : mods)
-    st.entries.push_back("{\"id\":" + quote(m.id) + ",\"type\":\"WaitingForPriorSteps\"}");
-  if (auto prev = member(recorded, "modules")) {
-    auto old = array_elements(*prev).value_or(std::vector<std::string>{});
-    for (size_t k = 0; k < old.size() && k < mods.size(); ++k) {
-      auto type = member(old[k], "type").value_or("");
-      auto id = member(old[k], "id").value_or("");
-      if (id != quote(mods[k].id))
-        break;
-      if (type == "\"Success\"") {
-        in.done_results.emplace_back(mods[k].id, member(old[k], "result").value_or("null"));
-        st.entries[k] = old[k];
-        in.start_at = k + 1;
-        continue;
-      }
-      // The first unfinished module runs again; its step jobs keep their ids,
-      // so those the lost attempt submitted are found and waited for.
-      break;
-    }
-    st.log->info("flow {} attempt {}: resuming at module {} of {}", st.a.job_id, st.a.attempt,
-                 in.start_at + 1, mods.size());
-  }
-  start_sequence(self, std::move(in));
-}
-
 } // namespace flow_engine
 
 namespace {

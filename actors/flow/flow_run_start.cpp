@@ -154,4 +154,52 @@ void skip_decided(run_actor* self, bool ok, const std::string& value) {
   self->send(self, wake_atom_v, uint64_t{0});
 }
 
+// Resume: the recorded status says which top-level modules finished, and
+// with what result.
+void start_main(run_actor* self, const std::string& recorded) {
+  auto& st = self->state;
+  auto& mods = st.ctx->def->value.modules;
+  seq_input in;
+  in.modules = &mods;
+  in.flow_input = st.a.args;
+  in.previous_result = st.a.args;
+  in.top_level = true;
+  in.path = st.ctx->path + "/main";
+  in.label = "flow";
+  st.entries.clear();
+  for (auto& m : mods)
+    st.entries.push_back("{\"id\":" + quote(m.id) + ",\"type\":\"WaitingForPriorSteps\"}");
+  // A restart from an iteration or branch of a step (on every attempt: the
+  // seed stays in the definition): those before it are the restarted flow's.
+  if (auto seed = restart_seed(st.a.code))
+    if (auto kept = member(*seed, "kept")) {
+      in.adopt_module = string_of(member(*seed, "step").value_or(""));
+      for (auto& r : array_elements(*kept).value_or(std::vector<std::string>{}))
+        in.adopt.emplace_back(
+          static_cast<size_t>(number_of(member(r, "before").value_or("0")).value_or(0)),
+          string_of(member(r, "job").value_or("")));
+    }
+  if (auto prev = member(recorded, "modules")) {
+    auto old = array_elements(*prev).value_or(std::vector<std::string>{});
+    for (size_t k = 0; k < old.size() && k < mods.size(); ++k) {
+      auto type = member(old[k], "type").value_or("");
+      auto id = member(old[k], "id").value_or("");
+      if (id != quote(mods[k].id))
+        break;
+      if (type == "\"Success\"") {
+        in.done_results.emplace_back(mods[k].id, member(old[k], "result").value_or("null"));
+        st.entries[k] = old[k];
+        in.start_at = k + 1;
+        continue;
+      }
+      // The first unfinished module runs again; its step jobs keep their ids,
+      // so those the lost attempt submitted are found and waited for.
+      break;
+    }
+    st.log->info("flow {} attempt {}: resuming at module {} of {}", st.a.job_id, st.a.attempt,
+                 in.start_at + 1, mods.size());
+  }
+  start_sequence(self, std::move(in));
+}
+
 } // namespace millrace::actors::flow_engine

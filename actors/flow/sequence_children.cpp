@@ -27,6 +27,13 @@ void spawn_child(seq_actor* self, size_t slot, const std::vector<flow::flow_modu
   c.previous_result = st.previous;
   c.path = st.in.path + "/" + m.id + "-" + std::to_string(slot);
   c.logical = st.in.logical + "/" + m.id + "-" + std::to_string(slot);
+  c.id_base = st.in.id_base;
+  if (st.in.top_level && m.id == st.in.adopt_module)
+    for (auto& [before, job] : st.in.adopt)
+      if (slot < before) {
+        c.id_base = job;
+        break;
+      }
   c.label = "module " + m.id + ", " + what;
   auto tok = st.next_child_token++;
   auto h = spawn_sequence(self, st.ctx, std::move(c), tok);

@@ -207,9 +207,11 @@ void run_leaf(seq_actor* self) {
   // The same step of the same flow always has the same job id: a resumed
   // attempt that submits it again finds the lost attempt's job (id_taken)
   // and waits for it instead of running the step twice.
-  spec.id = step_job_id(ctx.flow_job_id,
-                        st.in.logical + "/" + m.id + "#" + std::to_string(st.cur.retries));
-  spec.id_is_new = ctx.attempt <= 1;
+  // (A restart from an iteration or branch: those before are the restarted
+  // flow's, found the same way.)
+  auto& base = st.in.id_base.empty() ? ctx.flow_job_id : st.in.id_base;
+  spec.id = step_job_id(base, st.in.logical + "/" + m.id + "#" + std::to_string(st.cur.retries));
+  spec.id_is_new = ctx.attempt <= 1 && st.in.id_base.empty();
   if (m.type == module_type::rawscript || m.type == module_type::script)
     spec.node = ctx.worker_node; // same_worker
   switch (m.type) {

@@ -3,7 +3,8 @@
 // [--args JSON] [--wait]`: with --wait, each step's transitions are printed
 // to stderr as the flow runs, then its result to stdout. `flow resume ID`
 // approves the step a flow waits on (as the token's owner); `flow restart ID
-// --from STEP` runs a finished flow again from a top-level step.
+// --from STEP [--iteration N]` runs a finished flow again from a top-level
+// step (or its iteration or branch N).
 
 #include <fstream>
 #include <iostream>
@@ -29,7 +30,7 @@ const char* flow_usage =
   "usage: millrace flow push FILE --path PATH     (FILE: OpenFlow .json, .yaml or .yml)\n"
   "       millrace flow run PATH [--arg name=value]... [--args JSON] [--wait] [--tag T] [--timeout S]\n"
   "       millrace flow resume FLOW_JOB_ID [--payload JSON]   (approve the step it waits on)\n"
-  "       millrace flow restart FLOW_JOB_ID --from STEP [--wait]\n"
+  "       millrace flow restart FLOW_JOB_ID --from STEP [--iteration N] [--wait]\n"
   "  common: [--url http://HOST:PORT] [--token TOKEN] [--workspace W] [--config FILE]\n";
 
 std::string text_of(const rapidjson::Value& v) {
@@ -188,9 +189,11 @@ int flow_restart(const api_endpoint& ep, const flags& f) {
   auto step = value_of(f, "--from");
   if (step.empty())
     return usage("flow", "restart needs --from STEP (a top-level step id)", flow_usage);
+  // --iteration N: of a top-level loop, or the branch of a branchall.
+  auto nth = value_of(f, "--iteration");
   auto r = http_call(ep, "POST",
                      ws_prefix(ep) + "jobs/restart/f/" + url_encode(f.positional[1]) + "/from/"
-                       + url_encode(step),
+                       + url_encode(step) + (nth.empty() ? "" : "/" + url_encode(nth)),
                      "{}");
   return started(ep, f, r, "flow restart");
 }
@@ -200,7 +203,7 @@ int flow_restart(const api_endpoint& ep, const flags& f) {
 int cmd_flow(const std::vector<std::string>& args) {
   try {
     auto f = parse_flags(args, {"--path", "--arg", "--args", "--tag", "--timeout", "--url",
-                                "--token", "--workspace", "--payload", "--from"},
+                                "--token", "--workspace", "--payload", "--from", "--iteration"},
                          {"--wait"});
     if (f.positional.empty())
       return usage("flow", "expected push, run, resume or restart", flow_usage);

@@ -86,6 +86,17 @@ struct seq_input {
   /// "" (top level), "/failure", "/loop-3", "/loop-3/br-0", ... Step job ids
   /// derive from it, so a resumed attempt finds the jobs of the lost one.
   std::string logical;
+  /// The flow job id step job ids derive from; empty: the run's own. Set
+  /// (and inherited) for the iterations or branches a restart keeps: their
+  /// step jobs are the restarted flow's, found finished, not run again.
+  std::string id_base;
+  /// Top level of a restart from an iteration or branch (jobs/restart/f/
+  /// {id}/from/{step}/{n}): child k of module `adopt_module` takes as
+  /// id_base the flow job of the first (before, flow job) pair with
+  /// k < before (ascending; more than one when the restarted flow was such
+  /// a restart itself); children past them are this run's.
+  std::string adopt_module;
+  std::vector<std::pair<size_t, std::string>> adopt;
 };
 
 /// The id of a step job: a UUID (version 8) that keeps the flow job's

@@ -59,6 +59,13 @@ std::optional<double> number_of(const std::string& json) {
   return doc.GetDouble();
 }
 
+std::string string_of(const std::string& json) {
+  rapidjson::Document doc;
+  if (!parse(json, doc) || !doc.IsString())
+    return {};
+  return {doc.GetString(), doc.GetStringLength()};
+}
+
 std::string object_with(const std::string& base,
                         const std::vector<std::pair<std::string, std::string>>& members) {
   rapidjson::Document doc;

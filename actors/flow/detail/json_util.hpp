@@ -18,6 +18,9 @@ std::optional<std::vector<std::string>> array_elements(const std::string& json);
 /// A JSON number as a double; nullopt otherwise.
 std::optional<double> number_of(const std::string& json);
 
+/// A JSON string's value; "" for anything else.
+std::string string_of(const std::string& json);
+
 /// `{"k1":v1,...}` from (key, JSON) pairs, appended to the members of `base`
 /// (a JSON object text).
 std::string object_with(const std::string& base,

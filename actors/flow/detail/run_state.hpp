@@ -65,9 +65,6 @@ using run_actor = caf::stateful_actor<run_state>;
 /// Records the outcome and reports it (with the final status) to the
 /// dispatcher; the run then quits.
 void finish_run(run_actor* self, std::string status, std::string result);
-/// Starts the top-level sequence, resuming after the modules `recorded` (a
-/// FlowStatus, "{}" for none) says finished.
-void start_main(run_actor* self, const std::string& recorded);
 /// Starts a sequence of this run (the main one, the failure or the
 /// preprocessor module's); its flowdone answer carries the new token.
 void start_sequence(run_actor* self, seq_input in);
@@ -87,6 +84,10 @@ void preprocessor_done(run_actor* self, const std::string& how, std::string resu
                        const std::string& failed_step);
 
 // flow_run_start.cpp
+/// Starts the top-level sequence, resuming after the modules `recorded` (a
+/// FlowStatus, "{}" for none) says finished; a restart from an iteration or
+/// branch keeps those before (restarted_from.kept).
+void start_main(run_actor* self, const std::string& recorded);
 /// The flow's cache_ttl key: its pinned definition and args.
 std::string cache_key(run_actor* self);
 /// Before the first step, one decision per wake: the preprocessor (see

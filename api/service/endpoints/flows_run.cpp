@@ -136,6 +136,79 @@ void run_preview_flow(api_ptr self, const call_ptr& c, bool wait) {
   submit(self, c, std::move(spec), wait);
 }
 
+const char* str_or(const rapidjson::Value& v, const char* key, const char* other = "") {
+  return v.IsObject() && v.HasMember(key) && v[key].IsString() ? v[key].GetString() : other;
+}
+
+/// jobs/restart/f/{id}/from/{step}/{n}: checks that `entry` (the step's
+/// recorded status; `def`, its module in the definition) is a loop or a
+/// branchall with an iteration or branch `n`, and adds "iteration" and
+/// "kept" to `seed`: whose step jobs the children before n take (the
+/// restarted flow's, or for those it kept itself, the flow it kept them
+/// from). Answers 400 and returns false otherwise.
+bool seed_iteration(const call_ptr& c, const std::string& id, const std::string& step,
+                    const rapidjson::Value& entry, const rapidjson::Value* def,
+                    const rapidjson::Value* old_seed, rapidjson::Document& seed) {
+  auto text = c->param("branch_or_iteration");
+  auto bad = [&](const std::string& msg) {
+    fail(c, 400, "invalid_field", msg, "/branch_or_iteration");
+    return false;
+  };
+  if (text.empty() || text.size() > 7 || text.find_first_not_of("0123456789") != std::string::npos)
+    return bad("'" + text + "' is not an iteration or branch number (0, 1, ...)");
+  auto n = std::stoul(text);
+  std::string type = str_or(entry, "module_type", "unknown");
+  size_t count = 0;
+  if (type == "forloopflow" || type == "whileloopflow") {
+    // iterator.len: the for loop's items; iterator.index: the iterations
+    // that ended (a while loop's count).
+    if (entry.HasMember("iterator") && entry["iterator"].IsObject()) {
+      auto& it = entry["iterator"];
+      const char* key = type == "forloopflow" ? "len" : "index";
+      if (it.HasMember(key) && it[key].IsUint())
+        count = it[key].GetUint();
+    }
+  } else if (type == "branchall") {
+    if (def && def->HasMember("value") && (*def)["value"].IsObject()
+        && (*def)["value"].HasMember("branches") && (*def)["value"]["branches"].IsArray())
+      count = (*def)["value"]["branches"].Size();
+  } else {
+    return bad("step '" + step + "' (" + type
+               + ") has no iterations or branches; only forloopflow, whileloopflow and "
+                 "branchall steps restart from one");
+  }
+  if (n >= count)
+    return bad(std::string{type == "branchall" ? "branch " : "iteration "} + text + ": step '" + step
+               + "' of flow " + id + " had " + std::to_string(count)
+               + (type == "branchall" ? " branches" : " iterations") + " (numbered from 0)");
+  auto& al = seed.GetAllocator();
+  rapidjson::Value kept{rapidjson::kArrayType};
+  auto keep = [&](size_t before, const char* job) {
+    rapidjson::Value r{rapidjson::kObjectType};
+    r.AddMember("before", static_cast<uint64_t>(before), al);
+    r.AddMember("job", rapidjson::Value{job, al}, al);
+    kept.PushBack(r, al);
+  };
+  bool covered = false;
+  if (old_seed && std::string{str_or(*old_seed, "step")} == step && old_seed->HasMember("kept")
+      && (*old_seed)["kept"].IsArray())
+    for (auto& r : (*old_seed)["kept"].GetArray()) {
+      if (!r.IsObject() || !r.HasMember("before") || !r["before"].IsUint())
+        continue;
+      auto before = r["before"].GetUint();
+      keep(std::min<size_t>(before, n), str_or(r, "job"));
+      if (before >= n) {
+        covered = true;
+        break;
+      }
+    }
+  if (!covered)
+    keep(n, id.c_str());
+  seed.AddMember("iteration", static_cast<uint64_t>(n), al);
+  seed.AddMember("kept", kept, al);
+  return true;
+}
+
 // jobs/restart/f/{id}/from/{step_id}: a new flow job with the finished
 // flow's pinned definition and args, whose top-level steps before `step_id`
 // count as done with their recorded results; it runs from `step_id` on. The
@@ -197,6 +270,17 @@ void restart_from(api_ptr self, const call_ptr& c) {
     seed.AddMember("job", rapidjson::Value{id.c_str(), al}, al);
     seed.AddMember("step", rapidjson::Value{step.c_str(), al}, al);
     seed.AddMember("modules", done, al);
+    if (!c->param("branch_or_iteration").empty()) {
+      const rapidjson::Value* def = nullptr;
+      if (code.HasMember("modules") && code["modules"].IsArray())
+        for (auto& m : code["modules"].GetArray())
+          if (std::string{str_or(m, "id")} == step)
+            def = &m;
+      const rapidjson::Value* old_seed =
+        code.HasMember("restarted_from") ? &code["restarted_from"] : nullptr;
+      if (!seed_iteration(c, id, step, mods[k], def, old_seed, seed))
+        return;
+    }
     code.RemoveMember("restarted_from");
     auto args = col(rs, row, "args").text;
     if (status.HasMember("preprocessor_module") && status["preprocessor_module"].IsObject()) {
@@ -251,6 +335,10 @@ std::vector<endpoint> flow_run_endpoints() {
      "Run a flow value sent inline and answer its result"},
     {"POST", "/api/w/{workspace}/jobs/restart/f/{id}/from/{step_id}", access::token, restart_from,
      "Run a finished flow again from a top-level step; the steps before keep their results"},
+    {"POST", "/api/w/{workspace}/jobs/restart/f/{id}/from/{step_id}/{branch_or_iteration}",
+     access::token, restart_from,
+     "Run a finished flow again from an iteration of a top-level loop or a branch of a "
+     "branchall; the steps, iterations or branches before keep their results"},
   };
 }
 

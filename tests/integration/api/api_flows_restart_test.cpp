@@ -1,6 +1,7 @@
 // Flows over HTTP, continued: jobs/restart/f/{id}/from/{step} (a new flow job
 // whose steps before `step` keep their recorded results and do not run
-// again; refusals naming the problem), and early_return (run_wait_result
+// again; refusals naming the problem) and from/{step}/{n} (an iteration or
+// branch: those before keep their jobs), and early_return (run_wait_result
 // answers with that step's result while the rest of the flow runs on), and
 // cache_ttl of steps and of whole flows, and a flow job's own timeout.
 
@@ -225,6 +226,91 @@ TEST(ApiFlowRestart, AFlowPastItsTimeoutEndsTimedOutAndCancelsItsStep) {
                     {r.body});
   ASSERT_EQ(step.rows.size(), 1u) << "only the slow step ran";
   EXPECT_EQ(step.rows[0][0].text, "canceled");
+}
+
+// l: three iterations, b: two branches, each printing a number that differs
+// on every run; c passes b's result on.
+std::string loop_and_branches() {
+  auto r = [](const std::string& id) { return bash(id, "echo $((RANDOM * 32768 + RANDOM))"); };
+  return R"({"modules":[{"id":"l","value":{"type":"forloopflow",)"
+         R"("iterator":{"type":"static","value":[1,2,3]},"modules":[)"
+         + r("li") + R"(]}},{"id":"b","value":{"type":"branchall","branches":[{"modules":[)"
+         + r("b0") + R"(]},{"modules":[)" + r("b1")
+         + R"(]}]}},{"id":"c","value":{"type":"identity"}}]})";
+}
+
+// The results of top-level module k of a finished flow (an array).
+std::vector<int64_t> results_of(const api_server& s, const std::string& id, size_t k) {
+  auto j = job(s, id);
+  std::vector<int64_t> out;
+  auto& r = j["flow_status"]["modules"][static_cast<rapidjson::SizeType>(k)]["result"];
+  if (r.IsArray())
+    for (auto& v : r.GetArray())
+      out.push_back(v.IsInt64() ? v.GetInt64() : -1);
+  return out;
+}
+
+std::string restart(const api_server& s, const std::string& id, const std::string& from) {
+  auto r = s.call(s.user_token, "POST", "/api/w/ws-a/jobs/restart/f/" + id + "/from/" + from, "{}");
+  EXPECT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(s.tree->wait(r.body).status, actors::job_status::success);
+  return r.body;
+}
+
+std::string own_steps(const api_server& s, const std::string& id) {
+  return s.sql("SELECT count(*) FROM job WHERE parent_job = $1::uuid", {id}).rows[0][0].text;
+}
+
+TEST(ApiFlowRestart, FromAnIterationOrABranchThoseBeforeKeepTheirResults) {
+  api_server s;
+  auto first = run(s, loop_and_branches(), "{}");
+  ASSERT_EQ(s.tree->wait(first).status, actors::job_status::success);
+  auto l1 = results_of(s, first, 0);
+  auto b1 = results_of(s, first, 1);
+  ASSERT_EQ(l1.size(), 3u);
+  ASSERT_EQ(b1.size(), 2u);
+
+  // From iteration 2 of l: iterations 0 and 1 are the first run's jobs.
+  auto second = restart(s, first, "l/2");
+  auto l2 = results_of(s, second, 0);
+  ASSERT_EQ(l2.size(), 3u);
+  EXPECT_EQ(l2[0], l1[0]);
+  EXPECT_EQ(l2[1], l1[1]);
+  EXPECT_NE(l2[2], l1[2]) << "iteration 2 ran again";
+  EXPECT_NE(results_of(s, second, 1), b1) << "b ran again";
+  EXPECT_EQ(own_steps(s, second), "3") << "iteration 2 and both branches";
+
+  // From branch 1 of b: l is a step before (its recorded result), branch 0
+  // is the second run's job.
+  auto b2 = results_of(s, second, 1);
+  auto third = restart(s, second, "b/1");
+  EXPECT_EQ(results_of(s, third, 0), l2);
+  auto b3 = results_of(s, third, 1);
+  ASSERT_EQ(b3.size(), 2u);
+  EXPECT_EQ(b3[0], b2[0]);
+  EXPECT_NE(b3[1], b2[1]);
+  EXPECT_EQ(own_steps(s, third), "1");
+
+  // A restart of a restart: iteration 0 of the second run was the first's.
+  auto fourth = restart(s, second, "l/1");
+  auto l4 = results_of(s, fourth, 0);
+  ASSERT_EQ(l4.size(), 3u);
+  EXPECT_EQ(l4[0], l1[0]);
+  EXPECT_NE(l4[1], l1[1]);
+  EXPECT_EQ(own_steps(s, fourth), "4");
+
+  // Refusals name the problem.
+  auto refused = [&](const std::string& from, const std::string& what) {
+    auto r = s.call(s.user_token, "POST", "/api/w/ws-a/jobs/restart/f/" + first + "/from/" + from,
+                    "{}");
+    EXPECT_EQ(r.status, 400) << from << ": " << r.body;
+    EXPECT_TRUE(contains(r.body, what)) << from << ": " << r.body;
+    EXPECT_TRUE(contains(r.body, "/branch_or_iteration")) << r.body;
+  };
+  refused("l/x", "'x' is not an iteration or branch number");
+  refused("l/3", "iteration 3: step 'l' of flow " + first + " had 3 iterations");
+  refused("b/2", "branch 2: step 'b' of flow " + first + " had 2 branches");
+  refused("c/0", "step 'c' (identity) has no iterations or branches");
 }
 
 } // namespace
