@@ -48,15 +48,17 @@ job_tree::job_tree(job_tree_options opts)
   rc.worker = w;
   rc.extra = opts.extra;
   root_ = actors::spawn_root(sys_, reg_, rc);
-  // Wait until every slot registered with the dispatcher.
+  // Wait until every slot registered with the dispatcher. At least: a flow
+  // recovered from the database may have started already, and the flow
+  // pool keeps its spares beside it (the extra slots leave a tick later).
   caf::scoped_actor self{sys_, true};
   for (int i = 0; i < 1000; ++i) {
     if (auto d = reg_->resolve_as<actors::dispatcher_actor>(actors::paths::dispatcher)) {
       bool ready = false;
       self->request(d, 5s, actors::stats_atom_v)
         .receive([&](actors::dispatcher_stats& s) {
-                   ready = s.slots == opts.slots + opts.extra_slots
-                           && s.idle_slots == opts.slots + opts.extra_slots && !s.recovering;
+                   ready = s.slots >= opts.slots + opts.extra_slots
+                           && s.idle_slots >= opts.slots + opts.extra_slots && !s.recovering;
                  },
                  [](caf::error&) {});
       if (ready)
