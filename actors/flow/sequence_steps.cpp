@@ -187,14 +187,59 @@ void after_failure(seq_actor* self, std::string error) {
   });
 }
 
+void submit_leaf(seq_actor* self);
+
+// A step of an iteration or branch a restart keeps: its job in the flow it
+// is kept from counts only if it succeeded; if not (or it never ran), this
+// sequence goes on with the run's own step job ids and runs it again.
+void check_kept(seq_actor* self) {
+  auto& st = self->state;
+  auto& m = current(self);
+  auto reader = st.ctx->reg->resolve_as<storage_reader_actor>(paths::storage_reader);
+  auto op = ++st.op;
+  if (!reader)
+    return sleep_then(self, 0.5, [self] { check_kept(self); });
+  auto id = step_job_id(st.in.id_base, st.in.logical + "/" + m.id + "#"
+                                         + std::to_string(st.cur.retries));
+  self->request(reader, std::chrono::seconds{30}, read_atom_v,
+                storage::read_request{"job_status", {id}})
+    .then(
+      [self, op](storage::result_set& rs) {
+        if (stale(self, op))
+          return;
+        auto& s = self->state;
+        bool kept = !rs.empty() && rs.column("state") >= 0 && rs.column("workspace_id") >= 0
+                    && rs.rows[0][rs.column("state")].text == job_status::success
+                    && rs.rows[0][rs.column("workspace_id")].text == s.ctx->workspace;
+        if (!kept)
+          s.in.id_base.clear();
+        submit_leaf(self);
+      },
+      [self, op](caf::error&) {
+        if (stale(self, op))
+          return;
+        sleep_then(self, 0.5, [self] { check_kept(self); });
+      });
+}
+
 } // namespace
 
 void run_leaf(seq_actor* self) {
   auto& st = self->state;
   auto& m = current(self);
-  auto& ctx = *st.ctx;
   if (m.type == module_type::identity)
     return after_success(self, st.previous);
+  if (!st.in.id_base.empty())
+    return check_kept(self);
+  submit_leaf(self);
+}
+
+namespace {
+
+void submit_leaf(seq_actor* self) {
+  auto& st = self->state;
+  auto& m = current(self);
+  auto& ctx = *st.ctx;
   job_spec spec;
   spec.workspace = ctx.workspace;
   spec.parent_job = ctx.flow_job_id;
@@ -237,6 +282,8 @@ void run_leaf(seq_actor* self) {
       return module_failed(self, runtime::error_json("InternalError", "not a step module"));
   }
 }
+
+} // namespace
 
 void wait_for_job(seq_actor* self, std::string job_id) {
   auto& st = self->state;

@@ -255,7 +255,8 @@ result<json_body> parse_json_object(std::string_view text, const json_limits& li
     return bad_json(static_cast<std::size_t>(nul - text.data()), "NUL byte");
   auto first = text.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos)
-    return bad_json(text.size(), "empty body; expected a JSON object");
+    return bad_json(text.size(),
+                    limits.object_only ? "empty body; expected a JSON object" : "empty body");
 
   json_body out;
   out.text_ = std::make_unique<char[]>(text.size() + 1);
@@ -263,7 +264,7 @@ result<json_body> parse_json_object(std::string_view text, const json_limits& li
   out.text_[text.size()] = '\0';
   out.doc_ = std::make_unique<rapidjson::Document>();
 
-  if (text[first] != '{')
+  if (limits.object_only && text[first] != '{')
     return bad_json(first, "top-level value must be an object");
   rapidjson::InsituStringStream in{out.text_.get()};
   strict_handler h{*out.doc_, in, out.text_.get(), limits.max_depth};

@@ -24,6 +24,8 @@ namespace millrace::api::http {
 struct json_limits {
   /// Deepest nesting of objects and arrays; the top-level object is depth 1.
   std::size_t max_depth = 64;
+  /// Whether the top-level value must be an object (else any JSON value).
+  bool object_only = true;
 };
 
 /// A parsed JSON object. Strings of the document point into a private copy
@@ -51,7 +53,7 @@ private:
 };
 
 /// Parses `text`, which must be exactly one JSON object (surrounding JSON
-/// whitespace allowed). On failure: 400 bad_json, e.g. "invalid JSON at byte
+/// whitespace allowed; any one value with json_limits::object_only false). On failure: 400 bad_json, e.g. "invalid JSON at byte
 /// 7: duplicate key \"a\"".
 result<json_body> parse_json_object(std::string_view text, const json_limits& limits = {});
 

@@ -1,12 +1,14 @@
 #include "api/service/trigger_event.hpp"
 
+#include <optional>
 #include <set>
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "api/http/api_error.hpp"
+#include "api/http/json.hpp"
 #include "api/http/utf8.hpp"
 #include "api/service/api_state.hpp"
 #include "api/service/crypto.hpp"
@@ -65,24 +67,33 @@ bool webhook_event(const call_ptr& c, std::string& args) {
            + ")");
     return false;
   }
-  rapidjson::Document body;
+  if (raw && text.find('\0') != std::string::npos) {
+    fail(c, 400, "bad_body", "the body has a NUL byte, which event.raw_string cannot carry");
+    return false;
+  }
+  // The strict parser of every other body: bounded depth, exact numbers, no
+  // NUL or lone surrogates (which the job's jsonb args could not store).
+  rapidjson::Document empty;
+  std::optional<http::json_body> parsed;
   bool blank = text.find_first_not_of(" \t\r\n") == std::string::npos;
   if (blank) {
-    body.SetObject();
+    empty.SetObject();
   } else if (is_json) {
-    body.Parse(text.data(), text.size());
-    if (body.HasParseError()) {
-      if (!raw) {
-        fail(c, 400, "bad_json",
-             std::string{"the body is not JSON at offset "} + std::to_string(body.GetErrorOffset())
-               + ": " + rapidjson::GetParseError_En(body.GetParseError()));
-        return false;
-      }
-      body.SetNull();
+    http::json_limits any;
+    any.object_only = false;
+    auto r = http::parse_json_object(text, any);
+    if (r)
+      parsed.emplace(std::move(*r));
+    else if (!raw) {
+      c->respond(http::to_response(r.error()));
+      return false;
+    } else {
+      empty.SetNull();
     }
   } else {
-    body.SetNull();
+    empty.SetNull();
   }
+  const rapidjson::Value& body = parsed ? parsed->root() : empty;
   static const std::set<std::string> credentials{"authorization", "cookie", "proxy-authorization"};
   rapidjson::StringBuffer sb;
   writer w{sb};

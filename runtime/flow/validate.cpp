@@ -147,6 +147,9 @@ private:
     if (p.stop_after_if)
       error(p, pp + ".stop_after_if",
             "a preprocessor cannot stop the flow: its result is the flow's inputs");
+    if (p.continue_on_error)
+      error(p, pp + ".continue_on_error",
+            "a preprocessor's error cannot become the flow's inputs: it fails the flow");
   }
 
   void type_fields(const flow_module& m, const std::string& vp) {

@@ -145,7 +145,8 @@ const char* str_or(const rapidjson::Value& v, const char* key, const char* other
 /// branchall with an iteration or branch `n`, and adds "iteration" and
 /// "kept" to `seed`: whose step jobs the children before n take (the
 /// restarted flow's, or for those it kept itself, the flow it kept them
-/// from). Answers 400 and returns false otherwise.
+/// from). The engine takes only those that succeeded; it runs the others
+/// again. Answers 400 and returns false otherwise.
 bool seed_iteration(const call_ptr& c, const std::string& id, const std::string& step,
                     const rapidjson::Value& entry, const rapidjson::Value* def,
                     const rapidjson::Value* old_seed, rapidjson::Document& seed) {
@@ -178,8 +179,8 @@ bool seed_iteration(const call_ptr& c, const std::string& id, const std::string&
                  "branchall steps restart from one");
   }
   if (n >= count)
-    return bad(std::string{type == "branchall" ? "branch " : "iteration "} + text + ": step '" + step
-               + "' of flow " + id + " had " + std::to_string(count)
+    return bad(std::string{type == "branchall" ? "branch " : "iteration "} + text + ": step '"
+               + step + "' of flow " + id + " had " + std::to_string(count)
                + (type == "branchall" ? " branches" : " iterations") + " (numbered from 0)");
   auto& al = seed.GetAllocator();
   rapidjson::Value kept{rapidjson::kArrayType};
@@ -202,8 +203,10 @@ bool seed_iteration(const call_ptr& c, const std::string& id, const std::string&
         break;
       }
     }
+  // A module the restarted flow kept as done itself (it restarted from a
+  // later step) was run by an earlier flow: its step jobs are that one's.
   if (!covered)
-    keep(n, id.c_str());
+    keep(n, str_or(entry, "ran_in_flow", id.c_str()));
   seed.AddMember("iteration", static_cast<uint64_t>(n), al);
   seed.AddMember("kept", kept, al);
   return true;
@@ -213,7 +216,8 @@ bool seed_iteration(const call_ptr& c, const std::string& id, const std::string&
 // flow's pinned definition and args, whose top-level steps before `step_id`
 // count as done with their recorded results; it runs from `step_id` on. The
 // seed travels in the new job's definition ("restarted_from"), which the
-// flow engine reads on the job's first attempt. A flow whose preprocessor
+// flow engine reads when it starts the steps (every attempt: the kept
+// iterations and branches; the first: the steps done). A flow whose preprocessor
 // ran restarts with its result as args, without the preprocessor.
 void restart_from(api_ptr self, const call_ptr& c) {
   std::string id;
@@ -238,6 +242,11 @@ void restart_from(api_ptr self, const call_ptr& c) {
     if (fs.null || status.Parse(fs.text.c_str()).HasParseError() || !status.IsObject()
         || !status.HasMember("modules") || !status["modules"].IsArray())
       return fail(c, 409, "no_status", "flow " + id + " has no recorded step status to restart from");
+    if (status.HasMember("preprocessor_module") && status["preprocessor_module"].IsObject()
+        && std::string{str_or(status["preprocessor_module"], "type")} != "Success")
+      return fail(c, 409, "step_not_done",
+                  "the preprocessor did not succeed in flow " + id
+                    + "; run the flow again instead");
     auto& mods = status["modules"];
     std::string known;
     rapidjson::SizeType k = 0;
@@ -261,7 +270,12 @@ void restart_from(api_ptr self, const call_ptr& c) {
         return fail(c, 409, "step_not_done",
                     "step '" + std::string{m["id"].GetString()} + "' (before '" + step
                       + "') did not succeed in flow " + id + "; restart from it instead");
-      done.PushBack(rapidjson::Value{m, al}, al);
+      // Which flow job ran it (a restart copies it on): a restart from one
+      // of its iterations or branches takes their step jobs from there.
+      rapidjson::Value copy{m, al};
+      if (!copy.HasMember("ran_in_flow"))
+        copy.AddMember("ran_in_flow", rapidjson::Value{id.c_str(), al}, al);
+      done.PushBack(copy, al);
     }
     rapidjson::Document code;
     code.Parse(col(rs, row, "raw_code").text.c_str());
@@ -285,9 +299,7 @@ void restart_from(api_ptr self, const call_ptr& c) {
     auto args = col(rs, row, "args").text;
     if (status.HasMember("preprocessor_module") && status["preprocessor_module"].IsObject()) {
       auto& pre = status["preprocessor_module"];
-      if (!pre.HasMember("type") || !pre["type"].IsString()
-          || std::string{pre["type"].GetString()} != "Success" || !pre.HasMember("result")
-          || !pre["result"].IsObject())
+      if (!pre.HasMember("result") || !pre["result"].IsObject())
         return fail(c, 409, "step_not_done",
                     "the preprocessor did not succeed in flow " + id
                       + "; run the flow again instead");

@@ -46,6 +46,14 @@ std::pair<int, std::string> raw_post(const api_server& s, const std::string& tar
   return {std::atoi(out.c_str() + sp + 1), out.substr(end + 4)};
 }
 
+// A POST with the user token and a Content-Type.
+std::pair<int, std::string> post_typed(const api_server& s, const std::string& target,
+                                       const std::string& type, const std::string& body) {
+  return raw_post(s, target, "Authorization: Bearer " + s.user_token + "\r\nContent-Type: " + type
+                               + "\r\n",
+                  body);
+}
+
 TEST(ApiFlowPreprocessor, ItGetsTheRequestAsItsEventWithoutCredentials) {
   api_server s;
   create(s, "f/pre/echo", with_preprocessor(identity_pre));
@@ -71,28 +79,36 @@ TEST(ApiFlowPreprocessor, ItGetsTheRequestAsItsEventWithoutCredentials) {
     EXPECT_EQ(body.find(secret), std::string::npos) << "a credential in the args: " << body;
 
   // ?raw=true: any body, as text; not JSON: body is null.
-  std::tie(status, body) = raw_post(s, "/api/w/ws-a/jobs/run_wait_result/f/f/pre/echo?raw=true",
-                                    "Authorization: Bearer " + s.user_token
-                                      + "\r\nContent-Type: text/plain\r\n",
-                                    "hello there");
+  std::tie(status, body) = post_typed(s, "/api/w/ws-a/jobs/run_wait_result/f/f/pre/echo?raw=true",
+                                      "text/plain", "hello there");
   ASSERT_EQ(status, 200) << body;
   j = json_of(body);
   EXPECT_TRUE(j["event"]["body"].IsNull()) << body;
   EXPECT_EQ(str(j["event"]["raw_string"]), "hello there");
   EXPECT_EQ(str(j["event"]["headers"]["content-type"]), "text/plain");
   // Without it, a body that is not JSON is refused, saying how to send it.
-  std::tie(status, body) = raw_post(s, "/api/w/ws-a/jobs/run/f/f/pre/echo",
-                                    "Authorization: Bearer " + s.user_token
-                                      + "\r\nContent-Type: text/plain\r\n",
-                                    "hello there");
+  std::tie(status, body) = post_typed(s, "/api/w/ws-a/jobs/run/f/f/pre/echo",
+                                      "text/plain", "hello there");
   EXPECT_EQ(status, 415) << body;
   EXPECT_NE(body.find("?raw=true"), std::string::npos) << body;
-  std::tie(status, body) = raw_post(s, "/api/w/ws-a/jobs/run/f/f/pre/echo",
-                                    "Authorization: Bearer " + s.user_token
-                                      + "\r\nContent-Type: application/json\r\n",
-                                    "{\"n\": ");
+  std::tie(status, body) = post_typed(s, "/api/w/ws-a/jobs/run/f/f/pre/echo",
+                                      "application/json", "{\"n\": ");
   EXPECT_EQ(status, 400) << body;
   EXPECT_EQ(str(json_of(body)["error"]), "bad_json");
+  // The strict parser of every body: bounded depth, no NUL (the job's jsonb
+  // args could not store it); any JSON value.
+  for (auto& bad : {std::string(100000, '['), std::string{R"({"s": "a\u0000b"})"}}) {
+    std::tie(status, body) = post_typed(s, "/api/w/ws-a/jobs/run/f/f/pre/echo",
+                                        "application/json", bad);
+    EXPECT_EQ(status, 400) << body;
+    EXPECT_EQ(str(json_of(body)["error"]), "bad_json") << body;
+  }
+  std::tie(status, body) = post_typed(s, "/api/w/ws-a/jobs/run_wait_result/f/f/pre/echo",
+                                      "application/json", "[1, \"two\"]");
+  ASSERT_EQ(status, 200) << body;
+  j = json_of(body);
+  ASSERT_TRUE(j["event"]["body"].IsArray()) << body;
+  EXPECT_EQ(j["event"]["body"].Size(), 2u) << body;
 }
 
 // ?skip_preprocessor=true, and a sub-flow step (its inputs come from the
@@ -118,8 +134,8 @@ TEST(ApiFlowPreprocessor, SkippedOrAsASubFlowTheFlowRunsOnItsArgs) {
   EXPECT_EQ(str(json_of(r.body)["field"]), "/n");
   // Without the preprocessor the body must be JSON, whatever ?raw= says.
   auto [status, body] =
-    raw_post(s, "/api/w/ws-a/jobs/run/f/f/pre/double?skip_preprocessor=true&raw=true",
-             "Authorization: Bearer " + s.user_token + "\r\nContent-Type: text/plain\r\n", "3");
+    post_typed(s, "/api/w/ws-a/jobs/run/f/f/pre/double?skip_preprocessor=true&raw=true",
+               "text/plain", "3");
   EXPECT_EQ(status, 415) << body;
 
   create(s, "f/pre/parent",

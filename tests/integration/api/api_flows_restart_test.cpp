@@ -299,6 +299,15 @@ TEST(ApiFlowRestart, FromAnIterationOrABranchThoseBeforeKeepTheirResults) {
   EXPECT_NE(l4[1], l1[1]);
   EXPECT_EQ(own_steps(s, fourth), "4");
 
+  // A restart from a later step keeps l as done; a restart of that one from
+  // l/2 takes iterations 0 and 1 from the flow that ran l.
+  auto fifth = restart(s, first, "c");
+  auto l6 = results_of(s, restart(s, fifth, "l/2"), 0);
+  ASSERT_EQ(l6.size(), 3u);
+  EXPECT_EQ(l6[0], l1[0]);
+  EXPECT_EQ(l6[1], l1[1]);
+  EXPECT_NE(l6[2], l1[2]);
+
   // Refusals name the problem.
   auto refused = [&](const std::string& from, const std::string& what) {
     auto r = s.call(s.user_token, "POST", "/api/w/ws-a/jobs/restart/f/" + first + "/from/" + from,
@@ -311,6 +320,28 @@ TEST(ApiFlowRestart, FromAnIterationOrABranchThoseBeforeKeepTheirResults) {
   refused("l/3", "iteration 3: step 'l' of flow " + first + " had 3 iterations");
   refused("b/2", "branch 2: step 'b' of flow " + first + " had 2 branches");
   refused("c/0", "step 'c' (identity) has no iterations or branches");
+}
+
+// A kept iteration counts only if it succeeded: one that failed (tolerated by
+// skip_failures) runs again.
+TEST(ApiFlowRestart, AKeptIterationThatFailedRunsAgain) {
+  api_server s;
+  auto value = std::string{R"({"modules":[{"id":"l","value":{"type":"forloopflow",)"}
+               + R"("iterator":{"type":"static","value":[1,2,3]},"skip_failures":true,"modules":[)"
+               + bash("li",
+                      R"(x=\"$1\"\nif [ \"$x\" = 2 ]; then exit 3; fi\n)"
+                      R"(echo $((RANDOM * 32768 + RANDOM)))",
+                      R"({"x":{"type":"javascript","expr":"flow_input.iter.value"}})")
+               + "]}}]}";
+  auto first = run(s, value, "{}");
+  ASSERT_EQ(s.tree->wait(first).status, actors::job_status::success);
+  auto l1 = results_of(s, first, 0);
+  ASSERT_EQ(l1.size(), 3u);
+  auto second = restart(s, first, "l/2");
+  auto l2 = results_of(s, second, 0);
+  ASSERT_EQ(l2.size(), 3u);
+  EXPECT_EQ(l2[0], l1[0]) << "iteration 0 succeeded: kept";
+  EXPECT_EQ(own_steps(s, second), "2") << "iteration 1 (it had failed) and iteration 2 ran";
 }
 
 } // namespace

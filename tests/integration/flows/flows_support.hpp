@@ -68,6 +68,20 @@ struct db_view {
       out.emplace_back(row[0].text, row[1].text);
     return out;
   }
+  // Waits (up to 30 s, on `self`'s clock) until a step job of the flow whose
+  // code matches `like` (SQL LIKE) is running; false if none did.
+  bool wait_step_running(const std::string& flow_id, const std::string& like,
+                         caf::scoped_actor& self) {
+    for (int i = 0; i < 3000; ++i) {
+      auto rs = c.query("SELECT count(*) FROM job j JOIN job_queue q ON q.job_id = j.id "
+                        "WHERE j.parent_job = $1 AND q.state = 'running' AND j.raw_code LIKE $2",
+                        {flow_id, like});
+      if (rs.rows[0][0].text == "1")
+        return true;
+      self->receive(caf::after(std::chrono::milliseconds{10}) >> [] {});
+    }
+    return false;
+  }
   std::string flow_status(const std::string& flow_id) {
     auto rs = c.query("SELECT flow_status::text FROM job_completed WHERE job_id = $1", {flow_id});
     return rs.rows.empty() ? std::string{} : rs.rows[0][0].text;

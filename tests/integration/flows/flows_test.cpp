@@ -255,17 +255,7 @@ TEST(Flows, AFlowResumesAfterTheServerStopsMidStep) {
     id = t.submit(flow(value));
     db_view view{t.conninfo()};
     caf::scoped_actor self{t.system()};
-    bool b_running = false;
-    for (int i = 0; i < 3000 && !b_running; ++i) {
-      auto rs = view.c.query("SELECT count(*) FROM job j JOIN job_queue q ON q.job_id = j.id "
-                             "WHERE j.parent_job = $1 AND q.state = 'running' "
-                             "AND j.raw_code LIKE 'sleep 2%'",
-                             {id});
-      b_running = rs.rows[0][0].text == "1";
-      if (!b_running)
-        self->receive(caf::after(std::chrono::milliseconds{10}) >> [] {});
-    }
-    ASSERT_TRUE(b_running) << "step b never started";
+    ASSERT_TRUE(view.wait_step_running(id, "sleep 2%", self)) << "step b never started";
   } // the server stops here
   job_tree t2{opts};
   auto r = t2.wait(id);

@@ -70,14 +70,15 @@ TEST(FlowPreprocessor, AResultThatIsNotAnObjectFailsTheFlowBeforeAnyStep) {
   EXPECT_TRUE(contains(r2.result, "it returned an array")) << r2.result;
 }
 
-// The server stops while the step after the preprocessor runs; the resumed
-// attempt submits the preprocessor's job again (same id), finds it finished
-// and goes on with its result.
+// The server stops while step b runs, after the preprocessor and step a; the
+// resumed attempt submits the preprocessor's job again (same id), finds it
+// finished and goes on with its result, and resumes at b: its status, which
+// says a finished, was not overwritten by the preprocessor's.
 TEST(FlowPreprocessor, AResumedAttemptReusesThePreprocessorsJob) {
   auto db = std::make_shared<test::scratch_database>();
   auto opts = with_flows(4, std::chrono::seconds{2});
   opts.db = db;
-  auto value = std::string{R"({"modules":[)"}
+  auto value = std::string{R"({"modules":[)"} + bash_step("a", "echo 1") + ","
                + bash_step("b", "x=\"$1\"\nsleep 2\necho $((x + 1))",
                            R"({"x":{"type":"javascript","expr":"flow_input.x"}})")
                + R"(],"preprocessor_module":)" + doubling_preprocessor() + "}";
@@ -87,29 +88,24 @@ TEST(FlowPreprocessor, AResumedAttemptReusesThePreprocessorsJob) {
     id = t.submit(flow(value, webhook_args));
     db_view view{t.conninfo()};
     caf::scoped_actor self{t.system()};
-    bool b_running = false;
-    for (int i = 0; i < 3000 && !b_running; ++i) {
-      auto rs = view.c.query("SELECT count(*) FROM job j JOIN job_queue q ON q.job_id = j.id "
-                             "WHERE j.parent_job = $1 AND q.state = 'running' "
-                             "AND j.raw_code LIKE '%sleep 2%'",
-                             {id});
-      b_running = rs.rows[0][0].text == "1";
-      if (!b_running)
-        self->receive(caf::after(std::chrono::milliseconds{10}) >> [] {});
-    }
-    ASSERT_TRUE(b_running) << "step b never started";
+    ASSERT_TRUE(view.wait_step_running(id, "%sleep 2%", self)) << "step b never started";
   } // the server stops here
   job_tree t2{opts};
   auto r = t2.wait(id);
   EXPECT_EQ(r.status, job_status::success) << r.result;
   EXPECT_EQ(r.result, "11");
   EXPECT_GE(r.attempt, 2) << "the flow ran again as a new attempt";
+  caf::scoped_actor self{t2.system()};
+  uint64_t submitted = 0;
+  self->request(t2.dispatcher(), std::chrono::seconds{5}, stats_atom_v)
+    .receive([&](dispatcher_stats& s) { submitted = s.submitted; }, [](caf::error&) {});
+  EXPECT_EQ(submitted, 2u) << "the preprocessor's job and b's again, not a's";
   db_view view{t2.conninfo()};
   auto steps = view.c.query("SELECT j.raw_code LIKE 'n=%', c.attempt FROM job j "
                             "JOIN job_completed c ON c.job_id = j.id WHERE j.parent_job = $1 "
                             "ORDER BY j.created_at, j.id",
                             {id});
-  ASSERT_EQ(steps.rows.size(), 2u) << "one preprocessor job, one job of b";
+  ASSERT_EQ(steps.rows.size(), 3u) << "one job each of the preprocessor, a and b";
   EXPECT_EQ(steps.rows[0][0].text, "t");
   EXPECT_EQ(steps.rows[0][1].text, "1") << "the preprocessor was not run again";
 }

@@ -399,3 +399,9 @@ TEST(FlowValidate, APreprocessorIsOneScriptThatAlwaysRuns) {
   e = one(pre(R"({"type": "identity"})", R"(, "stop_after_if": {"expr": "true"})"));
   EXPECT_EQ(e.field, "value.preprocessor_module.stop_after_if");
 }
+
+TEST(FlowValidate, APreprocessorsErrorIsNeverTheFlowsInput) {
+  auto e = one(check(identity("a"), R"(, "preprocessor_module": {"id": "preprocessor",
+                                      "value": {"type": "identity"}, "continue_on_error": true})"));
+  EXPECT_EQ(e.field, "value.preprocessor_module.continue_on_error");
+}
