@@ -13,6 +13,7 @@
 #include "actors/protocol/errors.hpp"
 #include "actors/protocol/job_actors.hpp"
 #include "actors/protocol/paths.hpp"
+#include "actors/protocol/storage_actor.hpp"
 #include "actors/system/actor_config.hpp"
 #include "actors/system/registry.hpp"
 #include "actors/system/root.hpp"
@@ -75,6 +76,16 @@ public:
         return;
       std::this_thread::sleep_for(poll);
     }
+  }
+
+  /// The storage writer's counters (batches, time waiting for the server).
+  storage::writer_stats writer_stats() {
+    caf::scoped_actor self{sys_, true};
+    storage::writer_stats out;
+    auto w = reg_->resolve_as<actors::storage_writer_actor>(actors::paths::storage_writer);
+    self->request(w, std::chrono::seconds{30}, actors::stats_atom_v)
+      .receive([&](storage::writer_stats& s) { out = s; }, [](caf::error&) {});
+    return out;
   }
 
   caf::actor_system& system() { return sys_; }

@@ -166,6 +166,7 @@ void latency(const jobs_settings& cfg) {
     submit_one(false);
   std::this_thread::sleep_for(1s);
   probe.take();
+  auto w0 = t.writer_stats();
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < cfg.trickle_n; ++i) {
     std::this_thread::sleep_until(start + std::chrono::milliseconds{cfg.trickle_gap_ms} * i);
@@ -174,6 +175,31 @@ void latency(const jobs_settings& cfg) {
   t.wait_until([&](const actors::dispatcher_stats& s) {
     return s.completed >= 10 + static_cast<uint64_t>(cfg.trickle_n);
   });
+  auto w1 = t.writer_stats();
+  // Where the time goes: each job is two batches of the writer (its
+  // submission with its claim, then its completion); the mean batch time is
+  // from the writer taking a batch to answering it, of which "server" is the
+  // wait for PostgreSQL (send, execute, commit).
+  auto batches = static_cast<double>(std::max<uint64_t>(1, w1.batches - w0.batches));
+  double batch_ms = static_cast<double>(w1.commit_micros - w0.commit_micros) / batches / 1e3;
+  double server_ms = static_cast<double>(w1.server_micros - w0.server_micros) / batches / 1e3;
+  // The floor of thread hand-offs on this machine, for comparison: a
+  // request to an idle actor and its answer (two wake-ups of sleeping
+  // threads), at the same pace.
+  std::vector<double> idle_rtt;
+  {
+    // (An argument: spawning a function of no arguments trips UBSan in CAF.)
+    auto echo = t.system().spawn(
+      [](caf::event_based_actor*, int) -> caf::behavior { return {[](int x) { return x; }}; }, 0);
+    auto t1 = std::chrono::steady_clock::now();
+    for (int i = 0; i < cfg.trickle_n; ++i) {
+      std::this_thread::sleep_until(t1 + std::chrono::milliseconds{cfg.trickle_gap_ms} * i);
+      auto t0 = now_ns();
+      self->request(echo, 30s, i).receive([](int) {}, [](caf::error&) {});
+      idle_rtt.push_back(static_cast<double>(now_ns() - t0) / 1e6);
+    }
+    self->send_exit(echo, caf::exit_reason::user_shutdown);
+  }
   std::vector<double> lat;
   for (auto& e : probe.take())
     if (e.start && e.arg_t != 0)
@@ -184,7 +210,10 @@ void latency(const jobs_settings& cfg) {
                     + fmt(percentile(lat, 50), 3) + ",\"p99_ms\":" + fmt(percentile(lat, 99), 3)
                     + ",\"max_ms\":" + fmt(max, 3) + ",\"ack_p50_ms\":"
                     + fmt(percentile(ack_ms, 50), 3) + ",\"ack_p99_ms\":"
-                    + fmt(percentile(ack_ms, 99), 3)
+                    + fmt(percentile(ack_ms, 99), 3) + ",\"writer_batches\":"
+                    + std::to_string(w1.batches - w0.batches) + ",\"batch_mean_ms\":"
+                    + fmt(batch_ms, 3) + ",\"server_mean_ms\":" + fmt(server_ms, 3)
+                    + ",\"idle_actor_rtt_p50_ms\":" + fmt(percentile(idle_rtt, 50), 3)
                     + ",\"settings\":\"submit call start -> slot starts the attempt; "
                       "job and claim committed first\"");
 }
