@@ -190,8 +190,10 @@ void after_failure(seq_actor* self, std::string error) {
 void submit_leaf(seq_actor* self);
 
 // A step of an iteration or branch a restart keeps: its job in the flow it
-// is kept from counts only if it succeeded; if not (or it never ran), this
-// sequence goes on with the run's own step job ids and runs it again.
+// is kept from counts only if it succeeded. A failed try that the step's
+// retry allows again is followed to the next one (as the kept flow did);
+// otherwise (or if it never ran) this sequence goes on with the run's own
+// step job ids and runs the step again.
 void check_kept(seq_actor* self) {
   auto& st = self->state;
   auto& m = current(self);
@@ -204,15 +206,23 @@ void check_kept(seq_actor* self) {
   self->request(reader, std::chrono::seconds{30}, read_atom_v,
                 storage::read_request{"job_status", {id}})
     .then(
-      [self, op](storage::result_set& rs) {
+      [self, op, id](storage::result_set& rs) {
         if (stale(self, op))
           return;
         auto& s = self->state;
-        bool kept = !rs.empty() && rs.column("state") >= 0 && rs.column("workspace_id") >= 0
-                    && rs.rows[0][rs.column("state")].text == job_status::success
+        auto& mod = current(self);
+        bool ours = !rs.empty() && rs.column("state") >= 0 && rs.column("workspace_id") >= 0
                     && rs.rows[0][rs.column("workspace_id")].text == s.ctx->workspace;
-        if (!kept)
-          s.in.id_base.clear();
+        auto state = ours ? rs.rows[0][rs.column("state")].text : std::string{};
+        if (state == job_status::success)
+          return submit_leaf(self);
+        bool ended = state == job_status::failure || state == job_status::timed_out;
+        if (ended && mod.retry && flow::may_retry(*mod.retry, s.cur.retries)) {
+          s.cur.failed_jobs.push_back(id);
+          ++s.cur.retries;
+          return check_kept(self);
+        }
+        s.in.id_base.clear();
         submit_leaf(self);
       },
       [self, op](caf::error&) {

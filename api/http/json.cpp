@@ -26,8 +26,8 @@ constexpr unsigned parse_flags = rapidjson::kParseInsituFlag | rapidjson::kParse
 class strict_handler {
 public:
   strict_handler(rapidjson::Document& doc, rapidjson::InsituStringStream& in,
-                 const char* base, std::size_t max_depth)
-    : doc_(doc), in_(in), base_(base), max_depth_(max_depth) {
+                 const char* base, std::size_t max_depth, bool object_only)
+    : doc_(doc), in_(in), base_(base), max_depth_(max_depth), object_only_(object_only) {
     // nop
   }
 
@@ -142,7 +142,7 @@ private:
   }
 
   bool value() {
-    if (depth_ == 0)
+    if (depth_ == 0 && object_only_)
       return fail(0, "top-level value must be an object");
     return true;
   }
@@ -192,6 +192,7 @@ private:
   rapidjson::InsituStringStream& in_;
   const char* base_;
   std::size_t max_depth_;
+  bool object_only_;
   std::size_t depth_ = 0;
   std::vector<std::vector<std::string_view>> keys_; // per open object, reused
   std::string problem_;
@@ -267,7 +268,7 @@ result<json_body> parse_json_object(std::string_view text, const json_limits& li
   if (limits.object_only && text[first] != '{')
     return bad_json(first, "top-level value must be an object");
   rapidjson::InsituStringStream in{out.text_.get()};
-  strict_handler h{*out.doc_, in, out.text_.get(), limits.max_depth};
+  strict_handler h{*out.doc_, in, out.text_.get(), limits.max_depth, limits.object_only};
   rapidjson::Reader reader;
   bool ok = false;
   // Document::Populate runs the reader with `h` in front of the document.

@@ -190,10 +190,18 @@ bool seed_iteration(const call_ptr& c, const std::string& id, const std::string&
     r.AddMember("job", rapidjson::Value{job, al}, al);
     kept.PushBack(r, al);
   };
-  bool covered = false;
+  // What the restarted flow itself kept of this module: its own seed's
+  // (it restarted from an iteration of it), or what was carried on with the
+  // module when a restart kept it as done.
+  const rapidjson::Value* old_kept = nullptr;
   if (old_seed && std::string{str_or(*old_seed, "step")} == step && old_seed->HasMember("kept")
       && (*old_seed)["kept"].IsArray())
-    for (auto& r : (*old_seed)["kept"].GetArray()) {
+    old_kept = &(*old_seed)["kept"];
+  else if (entry.HasMember("kept") && entry["kept"].IsArray())
+    old_kept = &entry["kept"];
+  bool covered = false;
+  if (old_kept)
+    for (auto& r : old_kept->GetArray()) {
       if (!r.IsObject() || !r.HasMember("before") || !r["before"].IsUint())
         continue;
       auto before = r["before"].GetUint();
@@ -261,6 +269,14 @@ void restart_from(api_ptr self, const call_ptr& c) {
                   "step '" + step + "' is not a top-level step of flow " + id
                     + (known.empty() ? std::string{} : " (its steps: " + known + ")"),
                   "/step_id");
+    rapidjson::Document code;
+    code.Parse(col(rs, row, "raw_code").text.c_str());
+    if (code.HasParseError() || !code.IsObject())
+      return fail(c, 409, "no_definition", "flow " + id + " has no definition to run again");
+    const rapidjson::Value* old_seed =
+      code.HasMember("restarted_from") && code["restarted_from"].IsObject()
+        ? &code["restarted_from"]
+        : nullptr;
     rapidjson::Document seed{rapidjson::kObjectType};
     auto& al = seed.GetAllocator();
     rapidjson::Value done{rapidjson::kArrayType};
@@ -272,15 +288,17 @@ void restart_from(api_ptr self, const call_ptr& c) {
                       + "') did not succeed in flow " + id + "; restart from it instead");
       // Which flow job ran it (a restart copies it on): a restart from one
       // of its iterations or branches takes their step jobs from there.
+      // And if that flow kept some of its iterations or branches from an
+      // earlier one, those ranges go with it.
       rapidjson::Value copy{m, al};
       if (!copy.HasMember("ran_in_flow"))
         copy.AddMember("ran_in_flow", rapidjson::Value{id.c_str(), al}, al);
+      if (old_seed && std::string{str_or(*old_seed, "step")} == str_or(m, "id")
+          && old_seed->HasMember("kept") && (*old_seed)["kept"].IsArray()
+          && !copy.HasMember("kept"))
+        copy.AddMember("kept", rapidjson::Value{(*old_seed)["kept"], al}, al);
       done.PushBack(copy, al);
     }
-    rapidjson::Document code;
-    code.Parse(col(rs, row, "raw_code").text.c_str());
-    if (code.HasParseError() || !code.IsObject())
-      return fail(c, 409, "no_definition", "flow " + id + " has no definition to run again");
     seed.AddMember("job", rapidjson::Value{id.c_str(), al}, al);
     seed.AddMember("step", rapidjson::Value{step.c_str(), al}, al);
     seed.AddMember("modules", done, al);
@@ -290,8 +308,6 @@ void restart_from(api_ptr self, const call_ptr& c) {
         for (auto& m : code["modules"].GetArray())
           if (std::string{str_or(m, "id")} == step)
             def = &m;
-      const rapidjson::Value* old_seed =
-        code.HasMember("restarted_from") ? &code["restarted_from"] : nullptr;
       if (!seed_iteration(c, id, step, mods[k], def, old_seed, seed))
         return;
     }

@@ -109,6 +109,10 @@ TEST(ApiFlowPreprocessor, ItGetsTheRequestAsItsEventWithoutCredentials) {
   j = json_of(body);
   ASSERT_TRUE(j["event"]["body"].IsArray()) << body;
   EXPECT_EQ(j["event"]["body"].Size(), 2u) << body;
+  std::tie(status, body) = post_typed(s, "/api/w/ws-a/jobs/run_wait_result/f/f/pre/echo",
+                                      "application/json", "42");
+  ASSERT_EQ(status, 200) << body;
+  EXPECT_EQ(json_of(body)["event"]["body"].GetInt(), 42) << body;
 }
 
 // ?skip_preprocessor=true, and a sub-flow step (its inputs come from the

@@ -308,6 +308,14 @@ TEST(ApiFlowRestart, FromAnIterationOrABranchThoseBeforeKeepTheirResults) {
   EXPECT_EQ(l6[1], l1[1]);
   EXPECT_NE(l6[2], l1[2]);
 
+  // Three deep: the second run kept iterations 0 and 1 from the first; a
+  // restart of it from a later step carries that on with l, and a restart
+  // of that one from l/1 takes iteration 0 from the first run.
+  auto l7 = results_of(s, restart(s, restart(s, second, "c"), "l/1"), 0);
+  ASSERT_EQ(l7.size(), 3u);
+  EXPECT_EQ(l7[0], l1[0]);
+  EXPECT_NE(l7[1], l1[1]);
+
   // Refusals name the problem.
   auto refused = [&](const std::string& from, const std::string& what) {
     auto r = s.call(s.user_token, "POST", "/api/w/ws-a/jobs/restart/f/" + first + "/from/" + from,
