@@ -117,7 +117,7 @@ void start_on(dispatcher_ptr self, slot_entry& slot, job_entry& e, bool ahead = 
   // is still queued in the database and runs again; this attempt's writes
   // are then fenced by its lease owner, which names this dispatcher's
   // incarnation.
-  write(self, claim_write(e, lease_ms(self)), [self, id, attempt](storage::op_result& r) {
+  write(self, claim_write(e, lease_ms(self, e)), [self, id, attempt](storage::op_result& r) {
     auto& s = self->state;
     auto j = s.jobs.find(id);
     if (j == s.jobs.end() || j->second.attempt != attempt || j->second.st != job_entry::state::running)

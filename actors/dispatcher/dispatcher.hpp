@@ -27,6 +27,11 @@ struct dispatcher_config {
   size_t max_unfinished_per_workspace = 100000;
   /// Lease of a running attempt. Slots renew it every third of it.
   caf::timespan lease = std::chrono::seconds{30};
+  /// Lease of a flow job's attempt (kinds flow and flowpreview). Flow runs
+  /// live in this process, so their lease only catches a flow slot that
+  /// stopped renewing; a long one keeps flows that wait for approvals or
+  /// long sleeps cheap (one row update per flow per flow_lease / 3).
+  caf::timespan flow_lease = std::chrono::minutes{10};
   /// Attempts a job may lose to dead slots or expired leases before it is
   /// failed as a poison job.
   int32_t restart_limit = 3;

@@ -225,7 +225,9 @@ void job_done(dispatcher_ptr self, job_outcome outcome);
 void advance_slot(dispatcher_ptr self, slot_entry& slot);
 
 // lease.cpp
-int32_t lease_ms(dispatcher_ptr self);
+/// The lease of `e`'s attempts: cfg.flow_lease for a flow job, else cfg.lease.
+caf::timespan lease_of(dispatcher_ptr self, const job_entry& e);
+int32_t lease_ms(dispatcher_ptr self, const job_entry& e);
 void renew(dispatcher_ptr self, const std::string& job_id, int32_t attempt);
 /// The lease sweep (`expire` with an empty id): every lease/4 while attempts
 /// run, each attempt without a renewal for a whole lease is given back (if

@@ -7,9 +7,14 @@
 
 namespace millrace::actors {
 
-int32_t lease_ms(dispatcher_ptr self) {
+caf::timespan lease_of(dispatcher_ptr self, const job_entry& e) {
+  bool flow = e.spec.kind == job_kind::flow || e.spec.kind == job_kind::flowpreview;
+  return flow ? self->state.cfg.flow_lease : self->state.cfg.lease;
+}
+
+int32_t lease_ms(dispatcher_ptr self, const job_entry& e) {
   return static_cast<int32_t>(
-    std::chrono::duration_cast<std::chrono::milliseconds>(self->state.cfg.lease).count());
+    std::chrono::duration_cast<std::chrono::milliseconds>(lease_of(self, e)).count());
 }
 
 void renew(dispatcher_ptr self, const std::string& job_id, int32_t attempt) {
@@ -20,7 +25,7 @@ void renew(dispatcher_ptr self, const std::string& job_id, int32_t attempt) {
   auto& e = j->second;
   if (!e.claimed)
     return; // the claim itself sets the first deadline
-  write(self, renew_write(e, lease_ms(self)), [self, job_id, attempt](storage::op_result& r) {
+  write(self, renew_write(e, lease_ms(self, e)), [self, job_id, attempt](storage::op_result& r) {
     auto& s = self->state;
     auto j2 = s.jobs.find(job_id);
     if (j2 == s.jobs.end() || j2->second.attempt != attempt)
@@ -83,7 +88,7 @@ void expire(dispatcher_ptr self, const std::string&, int32_t) {
         expired.push_back(id); // nothing in the database to wait for
       continue;
     }
-    if (now - e.renewed >= st.cfg.lease)
+    if (now - e.renewed >= lease_of(self, e))
       expired.push_back(id);
   }
   // No renewal for a whole lease: the slot is hung. The database decides,

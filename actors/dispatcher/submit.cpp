@@ -315,9 +315,7 @@ caf::result<submit_reply> submit(dispatcher_ptr self, job_spec spec,
     auto& e = p->entry;
     e.attempt = 1;
     e.owner = st.node_id + "/" + slot;
-    write(self, claim_write(e, static_cast<int32_t>(
-                                 std::chrono::duration_cast<std::chrono::milliseconds>(st.cfg.lease)
-                                   .count())),
+    write(self, claim_write(e, lease_ms(self, e)),
           [self, p](storage::op_result& r) { start_claimed(self, p->entry, p->slot, p->committed, r); });
   }
   return rp;

@@ -95,6 +95,7 @@ actors::root_config make_root_config(const options& opts, const std::string& con
   rc.storage.maintenance.partitions_ahead_days = opts.partitions_ahead_days;
   auto& d = rc.dispatcher;
   d.lease = opts.lease;
+  d.flow_lease = opts.flow_lease;
   d.restart_limit = opts.restart_limit;
   d.default_timeout_s = static_cast<int32_t>(opts.default_timeout.count());
   d.max_timeout_s = static_cast<int32_t>(opts.max_timeout.count());
@@ -109,7 +110,7 @@ actors::root_config make_root_config(const options& opts, const std::string& con
   if (opts.flow_slots > 0) {
     actors::flow_engine_config fc;
     fc.slots = static_cast<size_t>(opts.flow_slots);
-    fc.renew_every = opts.lease / 3;
+    fc.renew_every = opts.flow_lease / 3;
     expr::evaluator_config ec;
     ec.memory_mb = static_cast<int>(opts.expr_memory_bytes >> 20);
     fc.eval = std::make_shared<expr::evaluator>(ec);

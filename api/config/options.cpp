@@ -41,6 +41,7 @@ const key_doc keys[] = {
   {"api.page_max", "1000", "largest page of list routes (1-100000)"},
   {"api.admin_token_file", "var/admin-token", "where the first admin token is written (mode 0600)"},
   {"dispatcher.lease", "30s", "lease of a running attempt; renewed every third of it"},
+  {"dispatcher.flow_lease", "10m", "lease of a flow run's attempt (flows run in the server); renewed every third of it"},
   {"dispatcher.restart_limit", "3", "attempts a job may lose to dead workers before it fails as poison (0-100)"},
   {"dispatcher.default_timeout", "15m", "timeout of a job that sets none"},
   {"dispatcher.max_timeout", "24h", "largest timeout a job may set"},
@@ -308,6 +309,10 @@ options load_options(const std::vector<std::string>& args) {
   out.lease = parse_duration("dispatcher.lease", v["dispatcher.lease"]);
   if (out.lease < std::chrono::seconds{1})
     throw config_error("dispatcher.lease: expected at least 1s, got '" + v["dispatcher.lease"] + "'");
+  out.flow_lease = parse_duration("dispatcher.flow_lease", v["dispatcher.flow_lease"]);
+  if (out.flow_lease < std::chrono::seconds{1} || out.flow_lease > std::chrono::hours{24})
+    throw config_error("dispatcher.flow_lease: expected from 1s to 24h, got '"
+                       + v["dispatcher.flow_lease"] + "'");
   out.restart_limit = parse_int("dispatcher.restart_limit", v["dispatcher.restart_limit"], 0, 100);
   out.default_timeout = secs("dispatcher.default_timeout");
   out.max_timeout = secs("dispatcher.max_timeout");

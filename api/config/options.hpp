@@ -51,6 +51,7 @@ struct options {
 
   // [dispatcher]
   std::chrono::milliseconds lease{30000};
+  std::chrono::milliseconds flow_lease{600000};
   int restart_limit = 3;
   std::chrono::seconds default_timeout{900};
   std::chrono::seconds max_timeout{86400};

@@ -1,7 +1,8 @@
 // What the dispatcher does for flow jobs in particular, on the virtual clock
 // with fake storage and fake slots: a flow has no timeout unless its run asked
 // for one (a script gets dispatcher.default_timeout), and a flow's
-// early_return result answers only the waiters that take it; a sub-flow is
+// early_return result answers only the waiters that take it; a flow's lease
+// is dispatcher.flow_lease; a sub-flow is
 // queued on a lane of its own; a slot that asks to leave gets nothing new and
 // is let go once it holds no job.
 
@@ -35,6 +36,38 @@ TEST_F(DispatcherTest, AFlowHasNoTimeoutUnlessAskedAScriptGetsTheDefault) {
   EXPECT_EQ(flows->runs[1].timeout_s, 60);
   ASSERT_EQ(scripts->runs.size(), 1u);
   EXPECT_EQ(scripts->runs[0].timeout_s, 900);
+}
+
+// A flow job's attempts take dispatcher.flow_lease, not lease: its claim and
+// its renewals ask for it, and the lease sweep waits that long (a flow that
+// waits for an approval renews once per flow_lease / 3, not per lease / 3).
+TEST_F(DispatcherTest, AFlowJobTakesTheFlowLease) {
+  auto dcfg = no_recovery();
+  dcfg.lease = 30s;
+  dcfg.flow_lease = std::chrono::minutes{10};
+  start(dcfg);
+  std::vector<std::string> leases;
+  db->applies = [&](const storage::write_request& w) {
+    if (w.statement == "claim_job" || w.statement == "renew_lease")
+      leases.push_back(w.statement + " " + w.params[3].text);
+    return true;
+  };
+  auto id = submit(flow_job());
+  auto slot = add_slot("flow1", {job_kind::flow_tag});
+  ASSERT_EQ(slot->runs.size(), 1u);
+  advance(std::chrono::minutes{5});
+  EXPECT_EQ(db->count("requeue_job"), 0u) << "past the lease, within the flow lease";
+  caf::anon_send(disp, renew_atom_v, id, 1);
+  run();
+  advance(std::chrono::minutes{9});
+  EXPECT_EQ(db->count("requeue_job"), 0u) << "renewed at 5 min";
+  advance(std::chrono::minutes{2});
+  EXPECT_EQ(db->count("requeue_job"), 1u) << "no renewal for a whole flow lease";
+  // The claim, the renewal, and the claim of attempt 2 (the job ran again).
+  EXPECT_EQ(leases, (std::vector<std::string>{"claim_job 600000", "renew_lease 600000",
+                                               "claim_job 600000"}));
+  ASSERT_EQ(slot->runs.size(), 2u);
+  EXPECT_EQ(slot->runs[1].attempt, 2);
 }
 
 // Asks the dispatcher to wait for `id` (taking an early result or not) and

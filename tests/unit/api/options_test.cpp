@@ -99,6 +99,7 @@ TEST(Options, TheShippedFileListsEveryKeyWithItsDefault) {
   EXPECT_EQ(shipped.cluster_heartbeat, defaults.cluster_heartbeat);
   EXPECT_EQ(shipped.cluster_timeout, defaults.cluster_timeout);
   EXPECT_EQ(shipped.drain_grace, defaults.drain_grace);
+  EXPECT_EQ(shipped.flow_lease, defaults.flow_lease);
   EXPECT_EQ(shipped.cluster_tls, defaults.cluster_tls);
   EXPECT_EQ(shipped.tag_limits, defaults.tag_limits);
   EXPECT_EQ(shipped.tls_certificate, defaults.tls_certificate);
@@ -110,7 +111,7 @@ TEST(Options, TheShippedFileListsEveryKeyWithItsDefault) {
   while (std::getline(in, line))
     if (!line.empty() && line[0] != '#' && line[0] != '[' && line.find('=') != std::string::npos)
       ++assignments;
-  EXPECT_EQ(assignments, 60);
+  EXPECT_EQ(assignments, 61);
 }
 
 TEST(Options, FlagsOverrideTheFileAndTheEnvironmentOverridesTheFile) {
