@@ -8,6 +8,7 @@
 #include <rapidjson/writer.h>
 
 #include "api/http/api_error.hpp"
+#include "api/http/content_type.hpp"
 #include "api/http/json.hpp"
 #include "api/http/utf8.hpp"
 #include "api/service/api_state.hpp"
@@ -21,18 +22,6 @@ using writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
 void string(writer& w, const std::string& s) {
   w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
-
-bool json_content(const call_ptr& c) {
-  auto* ct = c->req.header("content-type");
-  if (!ct)
-    return false;
-  std::string type = ct->substr(0, ct->find(';'));
-  while (!type.empty() && type.back() == ' ')
-    type.pop_back();
-  for (auto& ch : type)
-    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return type == "application/json";
 }
 
 } // namespace
@@ -51,9 +40,10 @@ bool webhook_event(const call_ptr& c, std::string& args) {
       }
       text = std::move(*decoded);
     }
-  } else if (text.find_first_not_of(" \t\r\n") != std::string::npos && !json_content(c)) {
+  } else if (auto* ct = c->req.header("content-type");
+             text.find_first_not_of(" \t\r\n") != std::string::npos
+             && !(ct && http::is_json_content_type(*ct))) {
     if (!raw) {
-      auto* ct = c->req.header("content-type");
       fail(c, 415, "unsupported_media_type",
            "the body must be application/json" + (ct ? ", not " + *ct : std::string{})
              + "; with ?raw=true any text body reaches the preprocessor as event.raw_string");

@@ -40,29 +40,9 @@ void flow_priority(const call_ptr& c, actors::job_spec& spec, std::optional<int>
     spec.priority = *priority;
 }
 
-/// The `priority` of a stored flow value, read only when the run sets none.
-std::optional<int> stored_priority(const call_ptr& c, const std::string& value) {
-  if (query(c, "priority"))
-    return std::nullopt;
-  rapidjson::Document d;
-  d.Parse(value.data(), value.size());
-  if (d.HasParseError() || !d.IsObject() || !d.HasMember("priority") || !d["priority"].IsInt())
-    return std::nullopt;
-  return d["priority"].GetInt();
-}
-
 bool skip_preprocessor(const call_ptr& c) {
   auto q = query(c, "skip_preprocessor");
   return q && (*q == "true" || *q == "1");
-}
-
-bool has_preprocessor(const std::string& value) {
-  if (value.find("\"preprocessor_module\"") == std::string::npos)
-    return false;
-  rapidjson::Document d;
-  d.Parse(value.data(), value.size());
-  return !d.HasParseError() && d.IsObject() && d.HasMember("preprocessor_module")
-         && d["preprocessor_module"].IsObject();
 }
 
 void run_flow_path(api_ptr self, const call_ptr& c, bool wait) {
@@ -78,8 +58,17 @@ void run_flow_path(api_ptr self, const call_ptr& c, bool wait) {
          spec.kind = actors::job_kind::flow;
          spec.script_path = path;
          spec.code = col(rs, row, "value").text;
+         // The stored value, parsed once: its priority and its preprocessor.
+         rapidjson::Document value;
+         value.Parse(spec.code.data(), spec.code.size());
+         bool ok = !value.HasParseError() && value.IsObject();
+         std::optional<int> priority;
+         if (ok && value.HasMember("priority") && value["priority"].IsInt())
+           priority = value["priority"].GetInt();
+         bool preprocessor = ok && value.HasMember("preprocessor_module")
+                             && value["preprocessor_module"].IsObject();
          std::string args;
-         if (has_preprocessor(spec.code) && !skip_preprocessor(c)) {
+         if (preprocessor && !skip_preprocessor(c)) {
            // The preprocessor makes the flow's args from the request; the
            // schema is of what it returns, not of the request.
            if (!webhook_event(c, args))
@@ -90,11 +79,14 @@ void run_flow_path(api_ptr self, const call_ptr& c, bool wait) {
            auto schema = col(rs, row, "schema");
            if (!schema.null && !check_args(c, schema.text, args))
              return;
-           spec.code = flow::without_preprocessor(spec.code);
+           if (preprocessor) {
+             value.RemoveMember("preprocessor_module");
+             spec.code = text_of(value);
+           }
          }
          if (!build_spec(self, c, spec, args))
            return;
-         flow_priority(c, spec, stored_priority(c, spec.code));
+         flow_priority(c, spec, priority);
          submit(self, c, std::move(spec), wait);
        });
 }
