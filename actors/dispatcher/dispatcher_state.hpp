@@ -272,6 +272,9 @@ void start_recovery(dispatcher_ptr self);
 /// `fresh`: the id was drawn here and no idempotency key was given, so the
 /// job cannot exist yet.
 storage::write_request enqueue_write(const job_spec& spec, bool fresh);
+/// A fresh job submitted to the idle slot whose lease owner `e.owner` is:
+/// submitted and claimed as attempt 1 in one statement.
+storage::write_request enqueue_claimed_write(const job_entry& e, int32_t lease_ms);
 storage::write_request claim_write(const job_entry& e, int32_t lease_ms);
 storage::write_request renew_write(const job_entry& e, int32_t lease_ms);
 storage::write_request complete_write(const job_entry& e, const std::string& status,

@@ -33,9 +33,17 @@ storage::write_request enqueue_write(const job_spec& s, bool fresh) {
     s.id};
 }
 
+storage::write_request enqueue_claimed_write(const job_entry& e, int32_t lease_ms) {
+  auto w = enqueue_write(e.spec, true);
+  w.statement = "enqueue_claimed_job";
+  w.params.emplace_back(e.owner);
+  w.params.emplace_back(std::to_string(lease_ms));
+  return w;
+}
+
 storage::write_request claim_write(const job_entry& e, int32_t lease_ms) {
-  // created_at is unknown (NULL) only for a claim that travels with the
-  // job's own submission; the statement then reads it from the job row.
+  // (created_at is known for every admitted job; a job submitted to an idle
+  // slot is claimed by enqueue_claimed_job instead.)
   return storage::write_request{"claim_job",
                                 {e.spec.id, std::to_string(e.attempt), e.owner,
                                  std::to_string(lease_ms), opt(e.created_at)},

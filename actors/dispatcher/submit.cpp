@@ -1,5 +1,5 @@
 // Submissions: validation, admission, the durable write, and the start of a
-// job on an idle slot in the same transaction as its submission.
+// job on an idle slot, claimed by its submission's own statement.
 
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
@@ -67,44 +67,23 @@ std::string take_idle_slot(dispatcher_ptr self, const std::string& tag) {
   return {};
 }
 
-// The claim sent with a job's submission came back (after the submission's
-// own continuation ran). Start the job on the reserved slot, or fall back.
-void start_claimed(dispatcher_ptr self, job_entry& e, const std::string& slot, bool committed,
-                   storage::op_result& r) {
+// A job submitted and claimed in one statement (enqueue_claimed_job) is
+// committed: start it on its reserved slot, or give the attempt back if the
+// slot went away meanwhile.
+void start_claimed(dispatcher_ptr self, job_entry& e, const std::string& slot) {
   auto& s = self->state;
   auto slot_it = s.slots.find(slot);
-  bool claimed = r.ok() && !r.rows.empty();
-  if (!committed) {
-    // The submission failed, and the claim with it: free the slot.
-    uncount_running(self, e);
-    if (slot_it != s.slots.end())
-      slot_ready(self, slot);
-    return;
-  }
-  if (!claimed || slot_it == s.slots.end()) {
-    auto id = e.spec.id;
-    if (claimed) {
-      // Claimed for a slot that went away meanwhile: give the attempt back.
-      e.st = job_entry::state::running;
-      e.claimed = true;
-      e.seq = ++s.seq;
-      s.jobs.emplace(id, std::move(e));
-      lose_attempt(self, s.jobs[id], "its worker slot went away", false);
-      return;
-    }
-    e.attempt = 0;
-    e.owner.clear();
-    if (slot_it != s.slots.end())
-      slot_ready(self, slot);
-    admit(self, std::move(e));
-    return;
-  }
   e.st = job_entry::state::running;
-  e.slot = slot;
   e.claimed = true;
-  e.renewed = self->clock().now();
   e.seq = ++s.seq;
   auto id = e.spec.id;
+  if (slot_it == s.slots.end()) {
+    s.jobs.emplace(id, std::move(e));
+    lose_attempt(self, s.jobs[id], "its worker slot went away", false);
+    return;
+  }
+  e.slot = slot;
+  e.renewed = self->clock().now();
   auto& entry = s.jobs.emplace(id, std::move(e)).first->second;
   slot_it->second.job = id;
   ++s.stats.started;
@@ -114,6 +93,54 @@ void start_claimed(dispatcher_ptr self, job_entry& e, const std::string& slot, b
   self->send(slot_it->second.handle, run_atom_v, assignment_of(self, entry), entry.watchers);
   self->send(slot_it->second.handle, claimed_atom_v, entry.spec.id, entry.attempt);
   arm_lease_sweep(self);
+}
+
+// The submission named an existing job (its id or idempotency key): answer
+// with that job, or say why not.
+void reply_existing(dispatcher_ptr self, const job_spec& spec,
+                    caf::typed_response_promise<submit_reply> rp) {
+  auto& s = self->state;
+  auto reader = s.reg->resolve_as<storage_reader_actor>(paths::storage_reader);
+  if (!reader) {
+    rp.deliver(caf::make_error(storage::storage_errc::unavailable,
+                               std::string("the storage reader is not running")));
+    return;
+  }
+  auto hash = spec.request_hash;
+  self
+    ->request(reader, std::chrono::seconds{30}, read_atom_v,
+              storage::read_request{"find_job_by_key",
+                                    {spec.id, spec.workspace,
+                                     spec.idempotency_key.empty()
+                                       ? storage::sql_value::null_value()
+                                       : storage::sql_value{spec.idempotency_key}}})
+    .then(
+      [rp, hash](storage::result_set& rs) mutable {
+        if (rs.empty()) {
+          rp.deliver(caf::make_error(dispatch_errc::not_found,
+                                     std::string("the job named by this id or key vanished")));
+          return;
+        }
+        auto& row = rs.rows[0];
+        if (row[rs.column("by_key")].text != "t") {
+          // The id alone matched: a job id given twice, or one that a
+          // job of another workspace has. Never answer with that job.
+          rp.deliver(caf::make_error(dispatch_errc::id_taken,
+                                     "job id " + row[rs.column("id")].text
+                                       + " is already taken; omit job_id to get a new one"));
+          return;
+        }
+        auto prior_hash = row[rs.column("request_hash")];
+        if (!hash.empty() && !prior_hash.null && prior_hash.text != hash) {
+          rp.deliver(caf::make_error(dispatch_errc::idempotency_conflict,
+                                     "this Idempotency-Key was used for a different request (job "
+                                       + row[rs.column("id")].text + ")"));
+          return;
+        }
+        rp.deliver(submit_reply{row[rs.column("id")].text, row[rs.column("created_at")].text,
+                                true, {}});
+      },
+      [rp](caf::error& err) mutable { rp.deliver(err); });
 }
 
 } // namespace
@@ -228,8 +255,8 @@ caf::result<submit_reply> submit(dispatcher_ptr self, job_spec spec,
   }
   ++unfinished;
   ++st.stats.submitted;
-  // A fresh id cannot name an existing job, so such a job may be claimed in
-  // the same transaction as its submission: one commit, then it starts.
+  // A fresh id cannot name an existing job, so such a job may be claimed by
+  // its submission's own statement: one commit, then it starts.
   bool fresh = (spec.id.empty() || spec.id_is_new) && spec.idempotency_key.empty();
   if (spec.id.empty())
     spec.id = make_uuid_v7();
@@ -238,86 +265,45 @@ caf::result<submit_reply> submit(dispatcher_ptr self, job_spec spec,
                        ? take_idle_slot(self, lane_of(spec))
                        : "";
   auto rp = self->make_response_promise<submit_reply>();
-  struct pending {
-    job_entry entry;
-    std::string slot;
-    bool committed = false;
-  };
-  auto p = std::make_shared<pending>();
-  p->entry.spec = std::move(spec);
-  p->entry.scheduled_ms = p->entry.spec.scheduled_for_ms;
-  p->entry.watchers = std::move(watchers);
-  p->slot = slot;
-  if (!slot.empty())
-    count_running(self, p->entry); // the slot is taken for it now
-  write(self, enqueue_write(p->entry.spec, fresh), [self, p, rp](storage::op_result& r) mutable {
+  auto p = std::make_shared<job_entry>();
+  p->spec = std::move(spec);
+  p->scheduled_ms = p->spec.scheduled_for_ms;
+  p->watchers = std::move(watchers);
+  storage::write_request req;
+  if (slot.empty()) {
+    req = enqueue_write(p->spec, fresh);
+  } else {
+    // The slot is taken for it now: it is submitted and claimed as attempt
+    // 1 in one statement, so one commit makes it durable and started.
+    count_running(self, *p);
+    p->attempt = 1;
+    p->owner = st.node_id + "/" + slot;
+    req = enqueue_claimed_write(*p, lease_ms(self, *p));
+  }
+  write(self, std::move(req), [self, p, rp, slot](storage::op_result& r) mutable {
     auto& s = self->state;
-    auto& e = p->entry;
-    if (!r.ok()) {
+    auto& e = *p;
+    if (!r.ok() || r.rows.empty()) {
       --s.unfinished_by_ws[e.spec.workspace];
-      rp.deliver(storage_error(r));
-      return;
-    }
-    if (r.rows.empty()) {
-      // The id or the idempotency key names an existing job.
-      --s.unfinished_by_ws[e.spec.workspace];
-      auto reader = s.reg->resolve_as<storage_reader_actor>(paths::storage_reader);
-      if (!reader) {
-        rp.deliver(caf::make_error(storage::storage_errc::unavailable,
-                                   std::string("the storage reader is not running")));
-        return;
+      if (!slot.empty()) {
+        // Neither submitted nor claimed: free the slot.
+        uncount_running(self, e);
+        if (s.slots.count(slot) > 0)
+          slot_ready(self, slot);
       }
-      auto hash = e.spec.request_hash;
-      self
-        ->request(reader, std::chrono::seconds{30}, read_atom_v,
-                  storage::read_request{"find_job_by_key",
-                                        {e.spec.id, e.spec.workspace,
-                                         e.spec.idempotency_key.empty()
-                                           ? storage::sql_value::null_value()
-                                           : storage::sql_value{e.spec.idempotency_key}}})
-        .then(
-          [rp, hash](storage::result_set& rs) mutable {
-            if (rs.empty()) {
-              rp.deliver(caf::make_error(dispatch_errc::not_found,
-                                         std::string("the job named by this id or key vanished")));
-              return;
-            }
-            auto& row = rs.rows[0];
-            if (row[rs.column("by_key")].text != "t") {
-              // The id alone matched: a job id given twice, or one that a
-              // job of another workspace has. Never answer with that job.
-              rp.deliver(caf::make_error(dispatch_errc::id_taken,
-                                         "job id " + row[rs.column("id")].text
-                                           + " is already taken; omit job_id to get a new one"));
-              return;
-            }
-            auto prior_hash = row[rs.column("request_hash")];
-            if (!hash.empty() && !prior_hash.null && prior_hash.text != hash) {
-              rp.deliver(caf::make_error(
-                dispatch_errc::idempotency_conflict,
-                "this Idempotency-Key was used for a different request (job "
-                  + row[rs.column("id")].text + ")"));
-              return;
-            }
-            rp.deliver(submit_reply{row[rs.column("id")].text, row[rs.column("created_at")].text,
-                                    true, {}});
-          },
-          [rp](caf::error& err) mutable { rp.deliver(err); });
+      if (!r.ok())
+        rp.deliver(storage_error(r));
+      else // the id or the idempotency key names an existing job
+        reply_existing(self, e.spec, rp);
       return;
     }
-    p->committed = true;
     e.created_at = r.rows.rows[0][0].text;
     rp.deliver(submit_reply{e.spec.id, e.created_at, false, {}});
-    if (p->slot.empty())
+    if (slot.empty())
       admit(self, std::move(e));
+    else
+      start_claimed(self, e, slot);
   });
-  if (!slot.empty()) {
-    auto& e = p->entry;
-    e.attempt = 1;
-    e.owner = st.node_id + "/" + slot;
-    write(self, claim_write(e, lease_ms(self, e)),
-          [self, p](storage::op_result& r) { start_claimed(self, p->entry, p->slot, p->committed, r); });
-  }
   return rp;
 }
 

@@ -16,8 +16,9 @@
 -- careful: claim_job_careful
 -- Starts attempt n of queued jobs. Returns a row for each job claimed.
 -- Params: job_id, attempt (the new one, = previous + 1), lease_owner,
---         lease_ms, job_created_at (NULL: read from the queue row, for a claim
---         sent together with the job's submission)
+--         lease_ms, job_created_at (NULL: read from the queue row)
+-- (A job submitted to a slot that is already waiting is claimed by
+-- enqueue_claimed_job in jobs.sql instead.)
 WITH u AS (
   SELECT * FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::integer[], $5::timestamptz[])
     WITH ORDINALITY AS t(job_id, attempt, owner, lease_ms, job_created_at, i)

@@ -43,7 +43,7 @@ storage::op_result answer(fake_db& db, const storage::write_request& w) {
   if (db.applies && !db.applies(w))
     return r; // fenced / not applied: no row
   const auto& s = w.statement;
-  if (s == "enqueue_job" || s == "enqueue_job_careful")
+  if (s == "enqueue_job" || s == "enqueue_job_careful" || s == "enqueue_claimed_job")
     r.rows = one_row({"created_at", "scheduled_for"},
                      {"2026-01-01 00:00:00+00", "2026-01-01 00:00:00+00"});
   else if (s == "requeue_job")

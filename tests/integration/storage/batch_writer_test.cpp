@@ -107,6 +107,49 @@ TEST(BatchWriter, ARepeatedEnqueueIsRecognisedNotDuplicated) {
   w.stop();
 }
 
+// enqueue_claimed_job (a submission that is its own claim): a re-send of a
+// write that committed (its answer lost) fails the plain statement on the
+// job's key, and its careful twin answers with the job again when the claim
+// is its own (running, attempt 1, the same lease owner), else with no row.
+TEST(BatchWriter, AClaimedEnqueueSentAgainIsRecognisedAsItsOwnClaim) {
+  test::scratch_database db;
+  test::write_collector col;
+  storage::batch_writer w{config_for(db.conninfo()), storage::statement_registry::builtin()};
+  w.start();
+  auto id = test::test_uuid(8);
+  auto claimed = [&](const std::string& owner) {
+    auto req = test::enqueue_write(id);
+    req.statement = "enqueue_claimed_job";
+    req.params.emplace_back(owner);
+    req.params.emplace_back("30000");
+    return req;
+  };
+  w.submit(claimed("n/s1"), in(10s), col.reply(1));
+  ASSERT_TRUE(col.wait_for(1));
+  ASSERT_TRUE(col.get(1).ok()) << col.get(1).message;
+  ASSERT_EQ(col.get(1).rows.size(), 1u);
+  w.submit(claimed("n/s1"), in(10s), col.reply(2));
+  ASSERT_TRUE(col.wait_for(2));
+  ASSERT_TRUE(col.get(2).ok()) << col.get(2).message;
+  ASSERT_EQ(col.get(2).rows.size(), 1u) << "its own claim, already committed";
+  EXPECT_EQ(col.get(2).rows.rows[0][0].text, col.get(1).rows.rows[0][0].text) << "created_at";
+  w.submit(claimed("n/s2"), in(10s), col.reply(3));
+  ASSERT_TRUE(col.wait_for(3));
+  ASSERT_TRUE(col.get(3).ok()) << col.get(3).message;
+  EXPECT_TRUE(col.get(3).rows.empty()) << "another owner's claim is not this write's";
+  connection c{connect_options{db.conninfo()}};
+  auto q = c.query("SELECT state, attempt, lease_owner, lease_deadline > now() FROM job_queue");
+  ASSERT_EQ(q.rows.size(), 1u);
+  EXPECT_EQ(q.rows[0][0].text, "running");
+  EXPECT_EQ(q.rows[0][1].text, "1");
+  EXPECT_EQ(q.rows[0][2].text, "n/s1");
+  EXPECT_EQ(q.rows[0][3].text, "t");
+  auto ev = c.query("SELECT string_agg(attempt || ':' || kind, ',' ORDER BY attempt) FROM job_event");
+  EXPECT_EQ(ev.rows[0][0].text, "0:queued,1:running");
+  EXPECT_GE(w.stats().isolations, 1u);
+  w.stop();
+}
+
 TEST(BatchWriter, ARejectedWriteFailsAloneAndTheRestOfItsBatchCommits) {
   test::scratch_database db;
   test::write_collector col;

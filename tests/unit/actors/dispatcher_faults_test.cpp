@@ -82,3 +82,21 @@ TEST_F(DispatcherTest, ACompletionThatNeverCommittedRunsTheJobAgain) {
   EXPECT_EQ(log->runs[1].job_id, id);
   EXPECT_EQ(log->runs[1].attempt, 1) << "attempt numbers follow the database";
 }
+
+// A submission to an idle slot is its claim (enqueue_claimed_job). When it
+// inserts nothing (its id names an existing job), the slot is free again.
+TEST_F(DispatcherTest, AClaimedSubmissionThatInsertsNothingFreesItsSlot) {
+  start(no_recovery());
+  auto log = add_slot("s1", {"noop"});
+  db->applies = [&](const millrace::storage::write_request& w) {
+    return w.statement != "enqueue_claimed_job";
+  };
+  auto answer = submit(noop());
+  EXPECT_NE(answer.find("vanished"), std::string::npos) << answer;
+  EXPECT_TRUE(log->runs.empty());
+  db->applies = nullptr;
+  auto id = submit(noop());
+  ASSERT_EQ(log->runs.size(), 1u) << "the slot took the next job";
+  EXPECT_EQ(log->runs[0].job_id, id);
+  EXPECT_EQ(db->keys_of("enqueue_claimed_job").size(), 2u);
+}

@@ -50,6 +50,8 @@ TEST_F(DispatcherTest, AFlowJobTakesTheFlowLease) {
   db->applies = [&](const storage::write_request& w) {
     if (w.statement == "claim_job" || w.statement == "renew_lease")
       leases.push_back(w.statement + " " + w.params[3].text);
+    if (w.statement == "enqueue_claimed_job") // lease_owner, lease_ms last
+      leases.push_back(w.statement + " " + w.params.back().text);
     return true;
   };
   auto id = submit(flow_job());
@@ -68,6 +70,12 @@ TEST_F(DispatcherTest, AFlowJobTakesTheFlowLease) {
                                                "claim_job 600000"}));
   ASSERT_EQ(slot->runs.size(), 2u);
   EXPECT_EQ(slot->runs[1].attempt, 2);
+  // A flow job submitted to an idle flow slot is claimed with its submission.
+  auto idle = add_slot("flow2", {job_kind::flow_tag});
+  leases.clear();
+  submit(flow_job());
+  ASSERT_EQ(idle->runs.size(), 1u);
+  EXPECT_EQ(leases, (std::vector<std::string>{"enqueue_claimed_job 600000"}));
 }
 
 // Asks the dispatcher to wait for `id` (taking an early result or not) and
