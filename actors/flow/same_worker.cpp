@@ -16,13 +16,63 @@ namespace millrace::actors::flow_engine {
 namespace {
 
 void ask_dispatcher(caf::event_based_actor* self, std::shared_ptr<run_context> ctx,
+                    std::set<std::string> tags,
                     std::function<void(std::string, std::string)> done) {
   auto d = ctx->reg->resolve_as<dispatcher_actor>(paths::dispatcher);
   if (!d)
     return done({}, "the dispatcher is not running");
-  self->request(d, std::chrono::seconds{30}, pin_atom_v, step_tags(ctx->def->value))
+  self->request(d, std::chrono::seconds{30}, pin_atom_v, std::move(tags))
     .then([done](std::string& node) { done(std::move(node), {}); },
           [done](caf::error& e) { done({}, message_of(e)); });
+}
+
+// The stored scripts among the steps that name no tag_override: they queue
+// on their language's default tag, known once the script is read.
+std::vector<storage::read_request> untagged_scripts(const run_context& ctx) {
+  std::vector<storage::read_request> out;
+  flow::for_each_module(ctx.def->value, "", [&](const flow::flow_module& m, const std::string&, int) {
+    if (m.type != flow::module_type::script || !m.tag.empty())
+      return;
+    if (!m.hash.empty())
+      out.push_back(storage::read_request{"script_by_hash", {ctx.workspace, m.hash}});
+    else
+      out.push_back(storage::read_request{"script_by_path", {ctx.workspace, m.path}});
+  });
+  return out;
+}
+
+// Adds the tags of scripts[i..] to `tags` (one read each), then asks the
+// dispatcher for a node serving them all. A script that is not there adds
+// nothing: its step fails by itself, naming it.
+void pin_with_script_tags(caf::event_based_actor* self, std::shared_ptr<run_context> ctx,
+                          std::shared_ptr<std::vector<storage::read_request>> scripts, size_t i,
+                          std::set<std::string> tags,
+                          std::function<void(std::string, std::string)> done) {
+  if (i == scripts->size())
+    return ask_dispatcher(self, std::move(ctx), std::move(tags), std::move(done));
+  auto reader = ctx->reg->resolve_as<storage_reader_actor>(paths::storage_reader);
+  if (!reader)
+    return done({}, "the storage reader is not running");
+  auto what = (*scripts)[i].params[1].text;
+  self->request(reader, std::chrono::seconds{30}, read_atom_v, (*scripts)[i])
+    .then(
+      [self, ctx, scripts, i, tags, done](storage::result_set& rs) mutable {
+        if (!rs.empty())
+          if (auto* lang = runtime::find_language(rs.rows[0][rs.column("language")].text))
+            tags.insert(lang->default_tag);
+        pin_with_script_tags(self, ctx, scripts, i + 1, std::move(tags), done);
+      },
+      [done, what](caf::error& e) {
+        done({}, "the language of script '" + what + "' was not read: " + describe(e));
+      });
+}
+
+void pick_node(caf::event_based_actor* self, std::shared_ptr<run_context> ctx,
+               std::function<void(std::string, std::string)> done) {
+  auto scripts = std::make_shared<std::vector<storage::read_request>>(untagged_scripts(*ctx));
+  auto tags = step_tags(ctx->def->value);
+  pin_with_script_tags(self, std::move(ctx), std::move(scripts), 0, std::move(tags),
+                       std::move(done));
 }
 
 } // namespace
@@ -52,7 +102,7 @@ void find_worker_node(caf::event_based_actor* self, std::shared_ptr<run_context>
                       std::function<void(std::string, std::string)> done) {
   auto reader = ctx->reg->resolve_as<storage_reader_actor>(paths::storage_reader);
   if (ctx->attempt <= 1 || !reader)
-    return ask_dispatcher(self, std::move(ctx), std::move(done));
+    return pick_node(self, std::move(ctx), std::move(done));
   // A resumed attempt keeps the node its steps already run on (and the
   // shared folder there).
   self
@@ -62,7 +112,7 @@ void find_worker_node(caf::event_based_actor* self, std::shared_ptr<run_context>
       [self, ctx, done](storage::result_set& rs) {
         if (!rs.empty() && !rs.rows[0][0].null)
           return done(rs.rows[0][0].text, {});
-        ask_dispatcher(self, ctx, done);
+        pick_node(self, ctx, done);
       },
       [done](caf::error& e) { done({}, "its earlier node was not read: " + describe(e)); });
 }

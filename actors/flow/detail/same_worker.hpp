@@ -21,15 +21,16 @@ struct run_context;
 /// The tags the flow's script steps (rawscript and script modules, at any
 /// depth, the failure module too) queue on: their `tag`, else an inline
 /// script's language's default tag. A stored script without `tag_override`
-/// is not counted (its language is known when it runs); if the node cannot
-/// serve it, the dispatcher refuses the step job naming the tag.
+/// is not counted here: find_worker_node reads its language and adds that
+/// language's default tag.
 std::set<std::string> step_tags(const flow::flow_value& v);
 
 /// Whether the flow has a step that runs as a process (rawscript, script).
 bool has_script_steps(const flow::flow_value& v);
 
 /// The node for this run: the one an earlier attempt pinned its steps to (its
-/// step jobs carry it), else a new pick by the dispatcher. `done(node, error)`
+/// step jobs carry it), else a new pick by the dispatcher of a node serving
+/// every step's tag (stored scripts' read from their language). `done(node, error)`
 /// runs on `self`'s thread; exactly one of them is empty.
 void find_worker_node(caf::event_based_actor* self, std::shared_ptr<run_context> ctx,
                       std::function<void(std::string, std::string)> done);

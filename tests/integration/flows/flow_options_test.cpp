@@ -120,6 +120,31 @@ TEST(FlowOptions, ASameWorkerFlowWithoutScriptStepsTakesNoNode) {
   EXPECT_FALSE(contains(db.flow_status(id), "worker_node")) << "nothing runs as a process";
 }
 
+// A stored script without tag_override queues on its language's default
+// tag: the node is picked for that tag too (read from the script), so a
+// flow no node can run whole fails before any step, naming the tag.
+TEST(FlowOptions, SameWorkerCountsTheTagOfAStoredScriptsLanguage) {
+  auto opts = with_flows();
+  opts.tags = {"bash", "noop"}; // no python3 slot on the only node
+  job_tree t{opts};
+  db_view db{t.conninfo()};
+  db.c.query("INSERT INTO script_version (workspace_id, hash, path, language, content, schema, "
+             "created_by) VALUES ('admins', '00000000000000a1', 'f/sw/py', 'python3', "
+             "'def main():\n    return 1\n', '{}', 'test')",
+             {});
+  db.c.query("INSERT INTO script (workspace_id, path, hash) VALUES ('admins', 'f/sw/py', "
+             "'00000000000000a1')",
+             {});
+  auto id = t.submit(flow(R"({"modules":[)" + bash_step("a", "echo 1") +
+                          R"(,{"id":"b","value":{"type":"script","path":"f/sw/py"}}],)"
+                          R"("same_worker":true})"));
+  auto r = t.wait(id);
+  EXPECT_EQ(r.status, job_status::failure);
+  EXPECT_TRUE(contains(r.result, "NoWorkerNode")) << r.result;
+  EXPECT_TRUE(contains(r.result, "serves all of: bash, python3")) << r.result;
+  EXPECT_TRUE(db.steps(id).empty()) << "step a did not run on a node that cannot run b";
+}
+
 TEST(FlowOptions, WithoutSameWorkerAStepSeesNoSharedFolder) {
   job_tree t{with_flows()};
   db_view db{t.conninfo()};
