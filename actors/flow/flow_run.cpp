@@ -198,6 +198,7 @@ void main_done(run_actor* self, const std::string& how, std::string result,
   in.path = st.ctx->path + "/failure";
   in.logical = "/failure";
   in.label = "failure module";
+  in.single = true;
   st.failure_entry = "{\"id\":" + quote(def.value.failure_module->id)
                      + ",\"type\":\"InProgress\",\"parent_module\":" + quote(failed_step) + "}";
   persist(self);
@@ -212,6 +213,21 @@ void failure_done(run_actor* self, const std::string& how, std::string result) {
                                  {{"type", how == outcome::failure ? "\"Failure\"" : "\"Success\""},
                                   {"result", result}});
   finish_run(self, job_status::failure, std::move(result));
+}
+
+// The preprocessor's or the failure module's status changed (its job, its
+// retries): recorded like a top-level module's. A resumed attempt records
+// nothing while its preprocessor runs (see preprocessor.cpp).
+void single_module_progress(run_actor* self, std::string entry) {
+  auto& st = self->state;
+  if (st.in_failure_module) {
+    st.failure_entry = object_with(entry, {{"parent_module", quote(st.failed_step)}});
+    persist(self);
+  } else if (st.in_preprocessor) {
+    st.preprocessor_entry = std::move(entry);
+    if (st.a.attempt <= 1)
+      persist(self);
+  }
 }
 
 } // namespace
@@ -279,6 +295,8 @@ caf::behavior flow_run(run_actor* self, job_assignment a, std::shared_ptr<regist
     [self](eval_atom, uint64_t, bool ok, std::string& value) { skip_decided(self, ok, value); },
     [self](progress_atom, uint64_t index, std::string& entry) {
       auto& s = self->state;
+      if (index == single_module)
+        return single_module_progress(self, std::move(entry));
       if (index >= s.entries.size())
         return;
       // early_return: sync callers get that step's result now; the rest

@@ -54,6 +54,7 @@ void run_preprocessor(run_actor* self) {
   in.path = st.ctx->path + "/preprocessor";
   in.logical = "/preprocessor";
   in.label = "preprocessor";
+  in.single = true;
   st.preprocessor_entry = "{\"id\":" + quote(pre.id) + ",\"type\":\"InProgress\"}";
   if (st.a.attempt <= 1)
     persist(self);

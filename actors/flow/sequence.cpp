@@ -308,7 +308,7 @@ void eval_all(seq_actor* self, std::vector<std::string> exprs, std::string scope
 
 void report(seq_actor* self) {
   auto& st = self->state;
-  if (!st.in.top_level || st.i >= st.in.modules->size())
+  if ((!st.in.top_level && !st.in.single) || st.i >= st.in.modules->size())
     return;
   auto& m = current(self);
   auto& c = st.cur;
@@ -337,7 +337,8 @@ void report(seq_actor* self) {
     e.emplace_back("approvers", array_of(c.approvers));
   if (c.status == "Success" || c.status == "Failure")
     e.emplace_back("result", c.result.empty() ? "null" : c.result);
-  caf::anon_send(st.ctx->run, progress_atom_v, static_cast<uint64_t>(st.i), object_with("{}", e));
+  auto index = st.in.single ? single_module : static_cast<uint64_t>(st.i);
+  caf::anon_send(st.ctx->run, progress_atom_v, index, object_with("{}", e));
 }
 
 void module_done(seq_actor* self, std::string result) {

@@ -76,6 +76,9 @@ struct seq_input {
   std::string iter;
   /// Top level only: reports each module's status to the run.
   bool top_level = false;
+  /// The preprocessor's or the failure module's sequence: reports its one
+  /// module's status to the run as `single_module` (its job ids, retries).
+  bool single = false;
   /// Resume (top level): modules before `start_at` finished with these
   /// results.
   size_t start_at = 0;
@@ -104,6 +107,9 @@ struct seq_input {
 /// (logical path, module id, retry number). The same step of the same flow
 /// always gets the same id.
 std::string step_job_id(const std::string& flow_job_id, const std::string& key);
+
+/// The index progress reports carry for the module of a `single` sequence.
+inline constexpr uint64_t single_module = ~uint64_t{0};
 
 /// How a sequence ended, as sent to its parent with flowdone_atom.
 namespace outcome {

@@ -41,6 +41,43 @@ TEST(FlowPreprocessor, ItsResultIsTheFlowsInputForEverythingAfterIt) {
   auto status = db.flow_status(id);
   EXPECT_TRUE(contains(status, R"("preprocessor_module": {"id": "preprocessor")")) << status;
   EXPECT_TRUE(contains(status, R"("type": "Success")")) << status;
+  // Its entry names its job, as a top-level module's does.
+  auto pre = db.c.query("SELECT flow_status->'preprocessor_module'->>'job' FROM job_completed "
+                        "WHERE job_id = $1",
+                        {id});
+  auto first = db.c.query("SELECT id::text FROM job WHERE parent_job = $1 ORDER BY created_at "
+                          "LIMIT 1",
+                          {id});
+  ASSERT_EQ(pre.rows.size(), 1u);
+  EXPECT_EQ(pre.rows[0][0].text, first.rows[0][0].text) << status;
+}
+
+// Save-time validation refuses skip_if and continue_on_error on a
+// preprocessor; a definition that has them anyway (saved before that check,
+// or a preview, which the engine takes as it is) runs without them.
+TEST(FlowPreprocessor, OptionsThatWouldSkipOrSwallowItAreIgnoredAtRunTime) {
+  job_tree t{with_flows()};
+  auto with_option = [](std::string pre, const std::string& option) {
+    pre.pop_back(); // the module's closing brace
+    return pre + "," + option + "}";
+  };
+  auto step_a = bash_step("a", "x=\"$1\"\necho $((x + 1))",
+                          R"({"x":{"type":"javascript","expr":"flow_input.x"}})");
+  auto skipped = std::string{R"({"modules":[)"} + step_a + R"(],"preprocessor_module":)"
+                 + with_option(doubling_preprocessor(), R"("skip_if":{"expr":"true"})") + "}";
+  auto r = t.wait(t.submit(flow(skipped, webhook_args)));
+  ASSERT_EQ(r.status, job_status::success) << r.result;
+  EXPECT_EQ(r.result, "11") << "the preprocessor ran: a saw x = 10";
+
+  auto swallowed = std::string{R"({"modules":[)"} + step_a + R"(],"preprocessor_module":)"
+                   + with_option(bash_step("preprocessor", "exit 3"), R"("continue_on_error":true)")
+                   + "}";
+  auto id = t.submit(flow(swallowed, webhook_args));
+  r = t.wait(id);
+  EXPECT_EQ(r.status, job_status::failure) << r.result;
+  EXPECT_TRUE(contains(r.result, "\"exit_code\":3")) << r.result;
+  db_view db{t.conninfo()};
+  EXPECT_EQ(db.steps(id).size(), 1u) << "its error did not become the input of a";
 }
 
 TEST(FlowPreprocessor, AResultThatIsNotAnObjectFailsTheFlowBeforeAnyStep) {
