@@ -171,6 +171,19 @@ TEST(ApiFlowPreprocessor, ARestartUsesThePreprocessorsResultAsArgs) {
   EXPECT_EQ(row.rows[0][1].text, "f") << "the restart does not run the preprocessor again";
   auto steps = s.sql("SELECT count(*) FROM job WHERE parent_job = $1::uuid", {second});
   EXPECT_EQ(steps.rows[0][0].text, "0") << "an identity step and no preprocessor: no step job";
+
+  // A flow whose preprocessor failed has no input to restart with.
+  create(s, "f/pre/scalar",
+         with_preprocessor(R"({"id":"preprocessor","value":{"type":"rawscript","language":)"
+                           R"("bash","content":"echo 5","input_transforms":{}}})"));
+  r = s.call(s.user_token, "POST", "/api/w/ws-a/jobs/run/f/f/pre/scalar", R"({"n": 1})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  auto failed = r.body;
+  ASSERT_EQ(s.tree->wait(failed).status, actors::job_status::failure);
+  r = s.call(s.user_token, "POST", "/api/w/ws-a/jobs/restart/f/" + failed + "/from/a", "{}");
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_NE(r.body.find("the preprocessor did not succeed in flow " + failed), std::string::npos)
+    << r.body;
 }
 
 } // namespace

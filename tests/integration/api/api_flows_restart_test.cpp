@@ -352,5 +352,37 @@ TEST(ApiFlowRestart, AKeptIterationThatFailedRunsAgain) {
   EXPECT_EQ(own_steps(s, second), "2") << "iteration 1 (it had failed) and iteration 2 ran";
 }
 
+// A kept step that failed and succeeded on its retry is kept: its retries
+// are followed to the try that succeeded (the first try of iteration 0 fails
+// once per flow run: a marker in the run's ./shared folder, same_worker).
+TEST(ApiFlowRestart, AKeptStepThatSucceededOnARetryIsKept) {
+  api_server s;
+  auto value = std::string{R"({"same_worker":true,"modules":[{"id":"l","value":{)"}
+               + R"("type":"forloopflow","iterator":{"type":"static","value":[1,2,3]},"modules":[)"
+               + bash("li",
+                      R"(x=\"$1\"\nmkdir -p shared\n)"
+                      R"(if [ \"$x\" = 1 ] && [ ! -f shared/tried ]; then touch shared/tried; exit 3; fi\n)"
+                      R"(echo $((RANDOM * 32768 + RANDOM)))",
+                      R"({"x":{"type":"javascript","expr":"flow_input.iter.value"}})")
+               + R"(]}}]})";
+  // The retry goes on the loop's step.
+  auto close = value.find("}}]}}]}");
+  ASSERT_NE(close, std::string::npos);
+  value.insert(close + 1, R"(,"retry":{"constant":{"attempts":1,"seconds":0}})");
+  auto first = run(s, value, "{}");
+  auto done = s.tree->wait(first);
+  ASSERT_EQ(done.status, actors::job_status::success) << done.result;
+  EXPECT_EQ(own_steps(s, first), "4") << "iteration 0 twice, 1 and 2 once";
+  auto l1 = results_of(s, first, 0);
+  ASSERT_EQ(l1.size(), 3u);
+  auto second = restart(s, first, "l/2");
+  auto l2 = results_of(s, second, 0);
+  ASSERT_EQ(l2.size(), 3u);
+  EXPECT_EQ(l2[0], l1[0]) << "iteration 0's retry was followed, not run again";
+  EXPECT_EQ(l2[1], l1[1]);
+  EXPECT_NE(l2[2], l1[2]);
+  EXPECT_EQ(own_steps(s, second), "1") << "only iteration 2 ran";
+}
+
 } // namespace
 } // namespace millrace::test
