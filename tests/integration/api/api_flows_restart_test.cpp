@@ -6,6 +6,7 @@
 // cache_ttl of steps and of whole flows, and a flow job's own timeout.
 
 #include <chrono>
+#include <thread>
 
 #include "actors/protocol/types/job.hpp"
 #include "tests/integration/api/api_fixture.hpp"
@@ -382,6 +383,52 @@ TEST(ApiFlowRestart, AKeptStepThatSucceededOnARetryIsKept) {
   EXPECT_EQ(l2[1], l1[1]);
   EXPECT_NE(l2[2], l1[2]);
   EXPECT_EQ(own_steps(s, second), "1") << "only iteration 2 ran";
+}
+
+// Approves the flow's waiting step as its owner once one waits (jobs/flow/
+// resume answers 409 until then).
+void approve(const api_server& s, const std::string& flow) {
+  for (int i = 0; i < 400; ++i) {
+    auto r = s.call(s.user_token, "POST", "/api/w/ws-a/jobs/flow/resume/" + flow, "{}");
+    if (r.status == 200)
+      return;
+    ASSERT_EQ(r.status, 409) << r.body;
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  }
+  FAIL() << "flow " << flow << " never waited for an approval";
+}
+
+// An approval step inside a kept iteration: its job is kept with the
+// approval it had, and the restarted flow does not wait for it again.
+TEST(ApiFlowRestart, AKeptIterationsApprovalIsNotAskedForAgain) {
+  api_server s;
+  auto value = std::string{R"({"modules":[{"id":"l","value":{"type":"forloopflow",)"}
+               + R"("iterator":{"type":"static","value":[1,2]},"modules":[)"
+               + bash("li", R"(echo $((RANDOM * 32768 + RANDOM)))") + "]}}]}";
+  auto close = value.find("}}]}}]}");
+  ASSERT_NE(close, std::string::npos);
+  value.insert(close + 1, R"(,"suspend":{"required_events":1,"timeout":120})");
+  auto first = run(s, value, "{}");
+  approve(s, first);
+  approve(s, first);
+  auto done = s.tree->wait(first, std::chrono::seconds{30});
+  ASSERT_EQ(done.status, actors::job_status::success) << done.result;
+  auto l1 = results_of(s, first, 0);
+  ASSERT_EQ(l1.size(), 2u);
+
+  auto r = s.call(s.user_token, "POST", "/api/w/ws-a/jobs/restart/f/" + first + "/from/l/1", "{}");
+  ASSERT_EQ(r.status, 201) << r.body;
+  auto second = r.body;
+  approve(s, second); // iteration 1's, the only one asked for
+  done = s.tree->wait(second, std::chrono::seconds{30});
+  ASSERT_EQ(done.status, actors::job_status::success) << done.result;
+  auto l2 = results_of(s, second, 0);
+  ASSERT_EQ(l2.size(), 2u);
+  EXPECT_EQ(l2[0], l1[0]) << "iteration 0 kept";
+  EXPECT_NE(l2[1], l1[1]);
+  EXPECT_EQ(own_steps(s, second), "1");
+  auto waits = s.sql("SELECT count(*) FROM flow_suspend WHERE flow_job = $1::uuid", {second});
+  EXPECT_EQ(waits.rows[0][0].text, "1") << "one approval asked for";
 }
 
 } // namespace
