@@ -26,14 +26,25 @@ void ask_dispatcher(caf::event_based_actor* self, std::shared_ptr<run_context> c
           [done](caf::error& e) { done({}, message_of(e)); });
 }
 
+// The preprocessor runs before the node is picked, and anywhere: its module
+// neither needs a node nor constrains the pick.
+bool preprocessor_path(const std::string& path) {
+  return path.rfind("preprocessor_module", 0) == 0;
+}
+
 // The stored scripts among the steps that name no tag_override: they queue
 // on their language's default tag, known once the script is read.
 std::vector<storage::read_request> untagged_scripts(const run_context& ctx) {
   std::vector<storage::read_request> out;
-  flow::for_each_module(ctx.def->value, "", [&](const flow::flow_module& m, const std::string&, int) {
-    if (m.type != flow::module_type::script || !m.tag.empty())
+  std::set<std::string> seen; // a script used by several steps is read once
+  flow::for_each_module(ctx.def->value, "", [&](const flow::flow_module& m, const std::string& at,
+                                                int) {
+    if (m.type != flow::module_type::script || !m.tag.empty() || preprocessor_path(at))
       return;
-    if (!m.hash.empty())
+    auto by_hash = !m.hash.empty();
+    if (!seen.insert((by_hash ? "h:" : "p:") + (by_hash ? m.hash : m.path)).second)
+      return;
+    if (by_hash)
       out.push_back(storage::read_request{"script_by_hash", {ctx.workspace, m.hash}});
     else
       out.push_back(storage::read_request{"script_by_path", {ctx.workspace, m.path}});
@@ -79,16 +90,18 @@ void pick_node(caf::event_based_actor* self, std::shared_ptr<run_context> ctx,
 
 bool has_script_steps(const flow::flow_value& v) {
   bool found = false;
-  flow::for_each_module(v, "", [&](const flow::flow_module& m, const std::string&, int) {
-    found = found || m.type == flow::module_type::rawscript || m.type == flow::module_type::script;
+  flow::for_each_module(v, "", [&](const flow::flow_module& m, const std::string& at, int) {
+    found = found || ((m.type == flow::module_type::rawscript || m.type == flow::module_type::script)
+                      && !preprocessor_path(at));
   });
   return found;
 }
 
 std::set<std::string> step_tags(const flow::flow_value& v) {
   std::set<std::string> out;
-  flow::for_each_module(v, "", [&](const flow::flow_module& m, const std::string&, int) {
-    if (m.type != flow::module_type::rawscript && m.type != flow::module_type::script)
+  flow::for_each_module(v, "", [&](const flow::flow_module& m, const std::string& at, int) {
+    if ((m.type != flow::module_type::rawscript && m.type != flow::module_type::script)
+        || preprocessor_path(at))
       return;
     if (!m.tag.empty()) // a rawscript's tag, a script's tag_override
       out.insert(m.tag);

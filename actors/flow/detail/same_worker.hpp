@@ -19,13 +19,15 @@ namespace millrace::actors::flow_engine {
 struct run_context;
 
 /// The tags the flow's script steps (rawscript and script modules, at any
-/// depth, the failure module too) queue on: their `tag`, else an inline
+/// depth, the failure module too; not the preprocessor, which runs before
+/// the pick and on any node) queue on: their `tag`, else an inline
 /// script's language's default tag. A stored script without `tag_override`
 /// is not counted here: find_worker_node reads its language and adds that
 /// language's default tag.
 std::set<std::string> step_tags(const flow::flow_value& v);
 
-/// Whether the flow has a step that runs as a process (rawscript, script).
+/// Whether the flow has a step that runs as a process (rawscript, script),
+/// the preprocessor not counted.
 bool has_script_steps(const flow::flow_value& v);
 
 /// The node for this run: the one an earlier attempt pinned its steps to (its

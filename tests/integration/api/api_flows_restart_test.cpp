@@ -6,6 +6,7 @@
 // cache_ttl of steps and of whole flows, and a flow job's own timeout.
 
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include "actors/protocol/types/job.hpp"
@@ -385,17 +386,32 @@ TEST(ApiFlowRestart, AKeptStepThatSucceededOnARetryIsKept) {
   EXPECT_EQ(own_steps(s, second), "1") << "only iteration 2 ran";
 }
 
-// Approves the flow's waiting step as its owner once one waits (jobs/flow/
-// resume answers 409 until then).
-void approve(const api_server& s, const std::string& flow) {
+// Approves, as its owner, the step of the flow that waits now and was not
+// approved before. The route takes the newest open wait, and the end of an
+// approved wait is recorded after the approval's answer: so it waits until
+// every step approved before is closed and a new one is open.
+void approve(const api_server& s, const std::string& flow, std::set<std::string>& approved) {
   for (int i = 0; i < 400; ++i) {
-    auto r = s.call(s.user_token, "POST", "/api/w/ws-a/jobs/flow/resume/" + flow, "{}");
-    if (r.status == 200)
+    auto open = s.sql("SELECT step_job::text FROM flow_suspend "
+                      "WHERE flow_job = $1::uuid AND resolution IS NULL",
+                      {flow});
+    bool old_open = false;
+    std::string fresh;
+    for (auto& row : open.rows) {
+      if (approved.count(row[0].text) > 0)
+        old_open = true;
+      else
+        fresh = row[0].text;
+    }
+    if (!old_open && !fresh.empty()) {
+      auto r = s.call(s.user_token, "POST", "/api/w/ws-a/jobs/flow/resume/" + flow, "{}");
+      ASSERT_EQ(r.status, 200) << r.body;
+      approved.insert(fresh);
       return;
-    ASSERT_EQ(r.status, 409) << r.body;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds{50});
   }
-  FAIL() << "flow " << flow << " never waited for an approval";
+  FAIL() << "flow " << flow << " never waited for a new approval";
 }
 
 // An approval step inside a kept iteration: its job is kept with the
@@ -409,8 +425,9 @@ TEST(ApiFlowRestart, AKeptIterationsApprovalIsNotAskedForAgain) {
   ASSERT_NE(close, std::string::npos);
   value.insert(close + 1, R"(,"suspend":{"required_events":1,"timeout":120})");
   auto first = run(s, value, "{}");
-  approve(s, first);
-  approve(s, first);
+  std::set<std::string> approved;
+  approve(s, first, approved);
+  approve(s, first, approved);
   auto done = s.tree->wait(first, std::chrono::seconds{30});
   ASSERT_EQ(done.status, actors::job_status::success) << done.result;
   auto l1 = results_of(s, first, 0);
@@ -419,7 +436,7 @@ TEST(ApiFlowRestart, AKeptIterationsApprovalIsNotAskedForAgain) {
   auto r = s.call(s.user_token, "POST", "/api/w/ws-a/jobs/restart/f/" + first + "/from/l/1", "{}");
   ASSERT_EQ(r.status, 201) << r.body;
   auto second = r.body;
-  approve(s, second); // iteration 1's, the only one asked for
+  approve(s, second, approved); // iteration 1's, the only one asked for
   done = s.tree->wait(second, std::chrono::seconds{30});
   ASSERT_EQ(done.status, actors::job_status::success) << done.result;
   auto l2 = results_of(s, second, 0);

@@ -118,6 +118,17 @@ TEST(FlowOptions, ASameWorkerFlowWithoutScriptStepsTakesNoNode) {
   auto r = t.wait(id);
   ASSERT_EQ(r.status, job_status::success) << r.result;
   EXPECT_FALSE(contains(db.flow_status(id), "worker_node")) << "nothing runs as a process";
+
+  // Nor does one whose only process is its preprocessor: it runs before the
+  // pick, on any node.
+  auto pre = t.submit(flow(R"({"modules":[{"id":"a","value":{"type":"identity"}}],)"
+                           R"("same_worker":true,"preprocessor_module":)"
+                           + bash_step("preprocessor", "echo '{\"x\": 1}'") + "}",
+                           R"({"event":{}})"));
+  r = t.wait(pre);
+  ASSERT_EQ(r.status, job_status::success) << r.result;
+  EXPECT_EQ(r.result, R"({"x": 1})");
+  EXPECT_FALSE(contains(db.flow_status(pre), "worker_node")) << db.flow_status(pre);
 }
 
 // A stored script without tag_override queues on its language's default

@@ -84,9 +84,12 @@ TEST_F(DispatcherTest, ACompletionThatNeverCommittedRunsTheJobAgain) {
 }
 
 // A submission to an idle slot is its claim (enqueue_claimed_job). When it
-// inserts nothing (its id names an existing job), the slot is free again.
+// inserts nothing (its id names an existing job), the slot is free again,
+// and so is its tag's room (a limit of one running noop job).
 TEST_F(DispatcherTest, AClaimedSubmissionThatInsertsNothingFreesItsSlot) {
-  start(no_recovery());
+  auto dcfg = no_recovery();
+  dcfg.tag_limits = {{"noop", 1}};
+  start(dcfg);
   auto log = add_slot("s1", {"noop"});
   db->applies = [&](const millrace::storage::write_request& w) {
     return w.statement != "enqueue_claimed_job";
