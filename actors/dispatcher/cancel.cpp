@@ -124,7 +124,7 @@ caf::result<job_result> wait_for(dispatcher_ptr self, const std::string& job_id,
         return;
       }
       auto attempt = status_cell(rs, "attempt");
-      rp.deliver(job_result{job_id, state, status_cell(rs, "result").empty() ? "null" : status_cell(rs, "result"),
+      rp.deliver(job_result{job_id, state, result_cell(rs),
                             attempt.empty() ? 0 : std::atoi(attempt.c_str()), 0});
     },
     [rp](caf::error err) mutable { rp.deliver(err); });

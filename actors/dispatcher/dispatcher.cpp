@@ -1,5 +1,6 @@
 // The dispatcher's behavior: wires each message to its handler (submit.cpp,
-// assign.cpp, cancel.cpp, recovery.cpp) and reports status.
+// assign.cpp, outcome.cpp, registration.cpp, lease.cpp, cancel.cpp,
+// recovery.cpp) and reports status.
 
 #include "actors/dispatcher/dispatcher.hpp"
 

@@ -196,7 +196,7 @@ caf::result<std::vector<submit_reply>> submit_many(dispatcher_ptr self,
 /// Accounts a committed job and makes it runnable (or delayed).
 void admit(dispatcher_ptr self, job_entry entry);
 
-// assign.cpp
+// registration.cpp and assign.cpp
 /// Registers a slot. A slot that comes back with an attempt (its node
 /// rejoined) has it adopted if the attempt is still current, else aborted.
 void register_slot(dispatcher_ptr self, worker_slot_actor h, slot_info info);
@@ -220,7 +220,6 @@ void slot_ready(dispatcher_ptr self, const std::string& slot);
 void slot_down(dispatcher_ptr self, const caf::actor_addr& who, const caf::error& reason);
 /// Runs queued jobs on idle slots until one of them runs out.
 void dispatch(dispatcher_ptr self);
-void job_done(dispatcher_ptr self, job_outcome outcome);
 /// Moves `slot` to its next job: the one it holds ahead, or a new one.
 void advance_slot(dispatcher_ptr self, slot_entry& slot);
 
@@ -247,6 +246,13 @@ void record_dispatch(dispatcher_stats& s, caf::timespan latency);
 void make_runnable(dispatcher_ptr self, job_entry& entry);
 /// What the slot running `e`'s current attempt is told.
 job_assignment assignment_of(dispatcher_ptr self, const job_entry& e);
+/// An attempt that never got its claim recorded: forgets it and queues the
+/// job again (the database still has it queued at the previous attempt).
+void unclaim(dispatcher_ptr self, job_entry& e);
+
+// outcome.cpp
+/// A slot reports the end of an attempt.
+void job_done(dispatcher_ptr self, job_outcome outcome);
 /// Requeues a running attempt whose slot or lease is gone, or fails the job
 /// as poisoned past the restart limit. `if_expired`: only if the database
 /// says the lease has expired.

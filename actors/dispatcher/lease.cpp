@@ -122,9 +122,8 @@ void reconcile(dispatcher_ptr self, const std::string& job_id, int32_t attempt) 
       auto db_attempt = std::atoi(status_cell(rs, "attempt").c_str());
       if (state != "queued" && state != "running") {
         // It ended (this attempt's write did commit, or another one did).
-        auto result = status_cell(rs, "result");
         st.log->info("job {} attempt {}: the database has it {}", job_id, attempt, state);
-        finish(self, job_id, state, result.empty() ? "null" : result, 0);
+        finish(self, job_id, state, result_cell(rs), 0);
         return;
       }
       if (state == "queued") {

@@ -46,4 +46,8 @@ inline std::string status_cell(const storage::result_set& rs, const char* col) {
            : rs.rows[0][static_cast<size_t>(c)].text;
 }
 
+/// The `result` column as JSON without spaces between tokens, as a slot
+/// reports it ("null" if null). read_status.cpp.
+std::string result_cell(const storage::result_set& rs);
+
 } // namespace millrace::actors

@@ -103,3 +103,21 @@ TEST_F(DispatcherTest, AClaimedSubmissionThatInsertsNothingFreesItsSlot) {
   EXPECT_EQ(log->runs[0].job_id, id);
   EXPECT_EQ(db->keys_of("enqueue_claimed_job").size(), 2u);
 }
+
+// A wait for a job that already ended (no longer in memory) is answered from
+// the database with its result written as a slot reports it: no spaces from
+// jsonb's text form, numbers exactly as stored.
+TEST_F(DispatcherTest, AResultReadFromTheDatabaseIsAnsweredAsFromMemory) {
+  start(no_recovery());
+  auto id = std::string{"0190f1a2-0000-7000-8000-0000000000d1"};
+  db->status_rows[id] =
+    status_row(id, "success", "1", R"({"x": [1, 2.50], "big": 123456789012345678901234567890, "s": "a: b"})");
+  caf::scoped_actor self{sys};
+  auto waiting = self->request(disp, caf::infinite, wait_atom_v, id);
+  run();
+  job_result got;
+  waiting.receive([&](job_result& r) { got = r; },
+                  [](caf::error& e) { FAIL() << describe(e); });
+  EXPECT_EQ(got.status, job_status::success);
+  EXPECT_EQ(got.result, R"({"x":[1,2.50],"big":123456789012345678901234567890,"s":"a: b"})");
+}
