@@ -82,6 +82,24 @@ struct db_view {
     }
     return false;
   }
+  // Ids of the flow's step jobs (direct children), oldest first.
+  std::vector<std::string> step_ids(const std::string& flow_id) {
+    auto rs = c.query("SELECT id::text FROM job WHERE parent_job = $1 ORDER BY created_at, id",
+                      {flow_id});
+    std::vector<std::string> out;
+    for (auto& row : rs.rows)
+      out.push_back(row[0].text);
+    return out;
+  }
+  // Field `field` of the finished flow's status entry `entry` (such as
+  // "failure_module") as text; "" if absent.
+  std::string status_field(const std::string& flow_id, const std::string& entry,
+                           const std::string& field) {
+    auto rs = c.query("SELECT flow_status->($2::text)->>($3::text) FROM job_completed "
+                      "WHERE job_id = $1",
+                      {flow_id, entry, field});
+    return rs.rows.empty() || rs.rows[0][0].null ? std::string{} : rs.rows[0][0].text;
+  }
   std::string flow_status(const std::string& flow_id) {
     auto rs = c.query("SELECT flow_status::text FROM job_completed WHERE job_id = $1", {flow_id});
     return rs.rows.empty() ? std::string{} : rs.rows[0][0].text;
