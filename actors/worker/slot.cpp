@@ -1,76 +1,19 @@
-// The worker slot's behavior. See slot.hpp.
+// The worker slot's behavior: registration, running an attempt, its claim,
+// cancel and timeout. How it stores the log and reports the end:
+// slot_report.cpp. See slot.hpp.
 
 #include "actors/worker/slot.hpp"
 
-#include <optional>
-
-#include <spdlog/spdlog.h>
-
-#include "caf/all.hpp"
-
 #include "actors/protocol/errors.hpp"
-#include "actors/protocol/job_actors.hpp"
 #include "actors/protocol/paths.hpp"
-#include "actors/protocol/storage_actor.hpp"
 #include "actors/system/logging.hpp"
-#include "actors/system/registry.hpp"
 #include "actors/system/status.hpp"
-#include "actors/worker/output_tap.hpp"
-#include "actors/worker/shared_folder.hpp"
+#include "actors/worker/detail/slot_state.hpp"
 #include "runtime/runtime.hpp"
 
 namespace millrace::actors {
 
-namespace {
-
-constexpr size_t log_flush_bytes = 64 << 10;
-
-struct current_job {
-  job_assignment a;
-  uint64_t token = 0;
-  std::shared_ptr<sandbox::process> proc;
-  std::shared_ptr<output_tap> tap;
-  std::string log_buf;
-  int32_t seq = 0;
-  bool claimed = false;
-  bool exited = false;
-  bool canceled = false;
-  bool timed_out = false;
-  exit_record exit;
-  caf::actor_clock::time_point started;
-  std::vector<job_watcher_actor> watchers;
-};
-
-struct slot_state {
-  static inline const char* name = "worker_slot";
-
-  slot_config cfg;
-  std::shared_ptr<registry> reg;
-  std::shared_ptr<spdlog::logger> log;
-  std::optional<current_job> job;
-  /// The last attempt's outcome, kept until the next run: if the node
-  /// rejoins the server in between, it is reported again (the first report
-  /// may have been lost with the connection; the dispatcher fences a
-  /// duplicate).
-  std::optional<job_outcome> last;
-  /// The end of that attempt's log, when no storage writer was reachable as
-  /// it ended: written when the node rejoins, before `last` is reported.
-  std::optional<storage::write_request> last_log;
-  uint64_t next_token = 1;
-  uint64_t jobs_run = 0;
-  uint64_t log_writes_fenced = 0;
-  /// same_worker: the keeper of this node's shared folders (on first use).
-  shared_folders_actor folders;
-
-  ~slot_state() {
-    // A slot that dies takes its process with it; the dispatcher requeues
-    // the attempt when it sees the slot go down.
-    if (job && job->proc)
-      job->proc->kill();
-  }
-};
-
-using slot_ptr = worker_slot_actor::stateful_pointer<slot_state>;
+namespace slot_detail {
 
 shared_folders_actor folders_of(slot_ptr self) {
   auto& st = self->state;
@@ -83,124 +26,11 @@ dispatcher_actor dispatcher_of(slot_ptr self) {
   return self->state.reg->resolve_as<dispatcher_actor>(paths::dispatcher);
 }
 
-exit_record to_record(const sandbox::exit_info& x) {
-  return exit_record{x.exit_code,  x.signal, x.out_of_memory, x.pids_limit_hit,
-                     x.terminated, x.killed, x.cpu_seconds,   x.max_memory_bytes,
-                     x.wall.count(), x.sandbox_error};
-}
+} // namespace slot_detail
 
-sandbox::exit_info to_info(const exit_record& x) {
-  sandbox::exit_info i;
-  i.exit_code = x.exit_code;
-  i.signal = x.signal;
-  i.out_of_memory = x.out_of_memory;
-  i.pids_limit_hit = x.pids_limit_hit;
-  i.terminated = x.terminated;
-  i.killed = x.killed;
-  i.cpu_seconds = x.cpu_seconds;
-  i.max_memory_bytes = x.max_memory_bytes;
-  i.wall = std::chrono::microseconds{x.wall_us};
-  i.sandbox_error = x.sandbox_error;
-  return i;
-}
+namespace {
 
-// Length of `s` without a trailing, incomplete UTF-8 sequence, so a chunk
-// never splits a character (the rest waits for the next chunk).
-size_t utf8_safe_prefix(const std::string& s) {
-  size_t n = s.size();
-  for (size_t back = 1; back <= 3 && back <= n; ++back) {
-    auto c = static_cast<unsigned char>(s[n - back]);
-    if ((c & 0xC0) == 0x80)
-      continue; // continuation byte: look further back
-    size_t len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
-    return len > back ? n - back : n;
-  }
-  return n;
-}
-
-// The write of the next `take` bytes of the attempt's log.
-storage::write_request log_write(current_job& j, size_t take) {
-  auto chunk = sanitize_log_text(std::string_view{j.log_buf}.substr(0, take));
-  j.log_buf.erase(0, take);
-  return storage::write_request{"append_log",
-                                {j.a.job_id, std::to_string(j.a.attempt), j.a.lease_owner,
-                                 std::to_string(j.seq++), std::move(chunk), j.a.job_created_at},
-                                j.a.job_id};
-}
-
-void send_log(slot_ptr self, storage_writer_actor writer, storage::write_request req) {
-  auto id = req.key;
-  self->request(writer, std::chrono::minutes{2}, write_atom_v, std::move(req))
-    .then(
-      [self, id](storage::result_set& rs) {
-        if (rs.empty()) {
-          // Fenced: this attempt no longer owns the job (the dispatcher
-          // aborts it too).
-          ++self->state.log_writes_fenced;
-          self->state.log->warn("job {}: a log write was fenced", id);
-        }
-      },
-      [self, id](caf::error& err) {
-        self->state.log->warn("job {}: a log chunk was not stored: {}", id, describe(err));
-      });
-}
-
-void flush_logs(slot_ptr self, bool final) {
-  auto& j = *self->state.job;
-  if (!j.claimed || j.log_buf.empty())
-    return;
-  size_t take = final ? j.log_buf.size() : utf8_safe_prefix(j.log_buf);
-  if (take == 0)
-    return;
-  auto writer = self->state.reg->resolve_as<storage_writer_actor>(paths::storage_writer);
-  if (!writer)
-    return; // kept (bounded by the tap) until the storage writer is back
-  send_log(self, writer, log_write(j, take));
-}
-
-void report(slot_ptr self, const std::string& status, std::string result) {
-  auto& j = *self->state.job;
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(self->clock().now() - j.started)
-              .count();
-  if (self->state.cfg.probe)
-    self->state.cfg.probe(self->state.cfg.name, j.a.job_id, j.a.args, false);
-  job_outcome out{j.a.job_id, j.a.attempt, j.a.lease_owner, status, std::move(result), ms, {}};
-  if (j.claimed && !j.log_buf.empty())
-    self->state.last_log = log_write(j, j.log_buf.size()); // no writer now: on rejoin
-  ++self->state.jobs_run;
-  self->state.job.reset();
-  self->state.last = out;
-  if (auto d = dispatcher_of(self))
-    self->send(d, done_atom_v, std::move(out));
-  else
-    self->state.log->info("job {} attempt {} ended while no server is reachable; it is reported "
-                          "when this node rejoins",
-                          out.job_id, out.attempt);
-}
-
-// The attempt's process ended and its claim is committed: store the rest of
-// the log, judge, report.
-void finish(slot_ptr self) {
-  auto& j = *self->state.job;
-  if (j.tap && j.tap->dropped() > 0)
-    j.log_buf += "\n[log truncated: " + std::to_string(j.tap->dropped())
-                 + " bytes were not stored (limit " + std::to_string(self->state.cfg.log_max_bytes)
-                 + " bytes)]\n";
-  flush_logs(self, true);
-  if (j.canceled) {
-    report(self, job_status::canceled, runtime::error_json("Canceled", "the job was canceled"));
-    return;
-  }
-  if (j.timed_out) {
-    report(self, job_status::timed_out,
-           runtime::error_json("Timeout", "the job ran longer than its timeout of "
-                                            + std::to_string(j.a.timeout_s) + " s and was killed"));
-    return;
-  }
-  auto* rt = runtime::find_runtime(j.a.language);
-  auto v = rt->judge(to_info(j.exit), j.tap->captured());
-  report(self, v.status, std::move(v.result));
-}
+using namespace slot_detail;
 
 void run(slot_ptr self, job_assignment a, std::vector<job_watcher_actor> watchers) {
   auto& st = self->state;

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <thread>
+#include <vector>
 
 #include "caf/all.hpp"
 
@@ -171,12 +172,21 @@ TEST_F(StorageActors, TheStorageSubtreeRegistersAndReportsStatus) {
   } guard{root};
   caf::scoped_actor self{sys};
   // Children are spawned asynchronously (connecting, then the first
-  // partition upkeep); wait for the registry to fill, generously: the suite
-  // runs beside others on 2 cores.
-  for (int i = 0; i < 3000 && !reg->resolve(paths::storage_maintenance); ++i)
+  // partition upkeep), and a supervisor enters its child in the registry
+  // once the child's start returned, so a grandchild may be there before
+  // its parent: wait for every path, generously (the suite runs beside
+  // others on 2 cores).
+  const std::vector<const char*> expected{paths::root, paths::storage, paths::storage_writer,
+                                          paths::storage_reader, paths::storage_maintenance};
+  auto all_there = [&] {
+    for (auto* p : expected)
+      if (!reg->resolve(p))
+        return false;
+    return true;
+  };
+  for (int i = 0; i < 3000 && !all_there(); ++i)
     self->receive(caf::after(10ms) >> [] {});
-  for (auto* p : {paths::root, paths::storage, paths::storage_writer, paths::storage_reader,
-                  paths::storage_maintenance})
+  for (auto* p : expected)
     ASSERT_TRUE(reg->resolve(p)) << p;
   auto entry = reg->find(paths::storage_writer);
   EXPECT_EQ(entry->kind, "storage_writer");
