@@ -32,6 +32,9 @@ namespace {
 
 using namespace slot_detail;
 
+// A running attempt's log is stored once this much is buffered.
+constexpr size_t log_flush_bytes = 64 << 10;
+
 void run(slot_ptr self, job_assignment a, std::vector<job_watcher_actor> watchers) {
   auto& st = self->state;
   if (st.job) {

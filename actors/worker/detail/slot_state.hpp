@@ -22,8 +22,6 @@
 
 namespace millrace::actors::slot_detail {
 
-constexpr size_t log_flush_bytes = 64 << 10;
-
 struct current_job {
   job_assignment a;
   uint64_t token = 0;

@@ -121,3 +121,26 @@ TEST_F(DispatcherTest, AResultReadFromTheDatabaseIsAnsweredAsFromMemory) {
   EXPECT_EQ(got.status, job_status::success);
   EXPECT_EQ(got.result, R"({"x":[1,2.50],"big":123456789012345678901234567890,"s":"a: b"})");
 }
+
+// The slot reserved for a claimed submission dies before the submission
+// commits: the committed attempt 1 is given back (requeued) and the job
+// runs as attempt 2 on the next slot.
+TEST_F(DispatcherTest, AClaimedSubmissionWhoseSlotDiedMeanwhileRunsAgainElsewhere) {
+  start(no_recovery());
+  auto log1 = add_slot("s1", {"noop"});
+  auto slot1 = owned.back();
+  caf::scoped_actor self{sys};
+  auto req = self->request(disp, caf::infinite, submit_atom_v, noop());
+  caf::anon_send_exit(slot1, caf::exit_reason::kill); // before the commit's answer
+  run();
+  std::string id;
+  req.receive([&](submit_reply& r) { id = r.job_id; },
+              [](caf::error& e) { FAIL() << describe(e); });
+  EXPECT_EQ(db->keys_of("enqueue_claimed_job"), (std::vector<std::string>{id}));
+  EXPECT_TRUE(log1->runs.empty()) << "the dead slot never got it";
+  EXPECT_EQ(db->keys_of("requeue_job"), (std::vector<std::string>{id}));
+  auto log2 = add_slot("s2", {"noop"});
+  ASSERT_EQ(log2->runs.size(), 1u);
+  EXPECT_EQ(log2->runs[0].job_id, id);
+  EXPECT_EQ(log2->runs[0].attempt, 2);
+}
