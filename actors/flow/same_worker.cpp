@@ -26,28 +26,31 @@ void ask_dispatcher(caf::event_based_actor* self, std::shared_ptr<run_context> c
           [done](caf::error& e) { done({}, message_of(e)); });
 }
 
-// The preprocessor runs before the node is picked, and anywhere: its module
-// neither needs a node nor constrains the pick.
-bool preprocessor_path(const std::string& path) {
-  return path.rfind("preprocessor_module", 0) == 0;
+// Every module of the flow that runs as a process on the node (rawscript
+// and script, at any depth, the failure module's too). Not the
+// preprocessor: it runs before the node is picked, on any node.
+template <class F>
+void for_each_script_step(const flow::flow_value& v, F visit) {
+  flow::for_each_module(v, "", [&](const flow::flow_module& m, const std::string& at, int) {
+    bool script = m.type == flow::module_type::rawscript || m.type == flow::module_type::script;
+    if (script && at.rfind("preprocessor_module", 0) != 0)
+      visit(m);
+  });
 }
 
-// The stored scripts among the steps that name no tag_override: they queue
-// on their language's default tag, known once the script is read.
+// The stored scripts among those steps that name no tag_override: they
+// queue on their language's default tag, known once the script is read
+// (once per script, however many steps use it).
 std::vector<storage::read_request> untagged_scripts(const run_context& ctx) {
   std::vector<storage::read_request> out;
-  std::set<std::string> seen; // a script used by several steps is read once
-  flow::for_each_module(ctx.def->value, "", [&](const flow::flow_module& m, const std::string& at,
-                                                int) {
-    if (m.type != flow::module_type::script || !m.tag.empty() || preprocessor_path(at))
+  std::set<std::string> seen;
+  for_each_script_step(ctx.def->value, [&](const flow::flow_module& m) {
+    if (m.type != flow::module_type::script || !m.tag.empty())
       return;
-    auto by_hash = !m.hash.empty();
-    if (!seen.insert((by_hash ? "h:" : "p:") + (by_hash ? m.hash : m.path)).second)
-      return;
-    if (by_hash)
-      out.push_back(storage::read_request{"script_by_hash", {ctx.workspace, m.hash}});
-    else
-      out.push_back(storage::read_request{"script_by_path", {ctx.workspace, m.path}});
+    auto r = m.hash.empty() ? storage::read_request{"script_by_path", {ctx.workspace, m.path}}
+                            : storage::read_request{"script_by_hash", {ctx.workspace, m.hash}};
+    if (seen.insert(r.statement + " " + r.params[1].text).second)
+      out.push_back(std::move(r));
   });
   return out;
 }
@@ -90,19 +93,13 @@ void pick_node(caf::event_based_actor* self, std::shared_ptr<run_context> ctx,
 
 bool has_script_steps(const flow::flow_value& v) {
   bool found = false;
-  flow::for_each_module(v, "", [&](const flow::flow_module& m, const std::string& at, int) {
-    found = found || ((m.type == flow::module_type::rawscript || m.type == flow::module_type::script)
-                      && !preprocessor_path(at));
-  });
+  for_each_script_step(v, [&](const flow::flow_module&) { found = true; });
   return found;
 }
 
 std::set<std::string> step_tags(const flow::flow_value& v) {
   std::set<std::string> out;
-  flow::for_each_module(v, "", [&](const flow::flow_module& m, const std::string& at, int) {
-    if ((m.type != flow::module_type::rawscript && m.type != flow::module_type::script)
-        || preprocessor_path(at))
-      return;
+  for_each_script_step(v, [&](const flow::flow_module& m) {
     if (!m.tag.empty()) // a rawscript's tag, a script's tag_override
       out.insert(m.tag);
     else if (auto* lang = runtime::find_language(m.language)) // inline scripts only

@@ -255,6 +255,12 @@ const flow::flow_module& current(seq_actor* self) {
   return (*self->state.in.modules)[self->state.i];
 }
 
+std::string step_job_of(seq_actor* self, int retry) {
+  auto& st = self->state;
+  auto& base = st.in.id_base.empty() ? st.ctx->flow_job_id : st.in.id_base;
+  return step_job_id(base, st.in.logical + "/" + current(self).id + "#" + std::to_string(retry));
+}
+
 std::string scope_json(seq_actor* self, const std::vector<std::pair<std::string, std::string>>& extra) {
   auto& st = self->state;
   std::vector<std::pair<std::string, std::string>> members{

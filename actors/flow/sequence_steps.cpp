@@ -196,13 +196,11 @@ void submit_leaf(seq_actor* self);
 // step job ids and runs the step again.
 void check_kept(seq_actor* self) {
   auto& st = self->state;
-  auto& m = current(self);
   auto reader = st.ctx->reg->resolve_as<storage_reader_actor>(paths::storage_reader);
   auto op = ++st.op;
   if (!reader)
     return sleep_then(self, 0.5, [self] { check_kept(self); });
-  auto id = step_job_id(st.in.id_base, st.in.logical + "/" + m.id + "#"
-                                         + std::to_string(st.cur.retries));
+  auto id = step_job_of(self, st.cur.retries);
   self->request(reader, std::chrono::seconds{30}, read_atom_v,
                 storage::read_request{"job_status", {id}})
     .then(
@@ -264,8 +262,7 @@ void submit_leaf(seq_actor* self) {
   // and waits for it instead of running the step twice.
   // (A restart from an iteration or branch: those before are the restarted
   // flow's, found the same way.)
-  auto& base = st.in.id_base.empty() ? ctx.flow_job_id : st.in.id_base;
-  spec.id = step_job_id(base, st.in.logical + "/" + m.id + "#" + std::to_string(st.cur.retries));
+  spec.id = step_job_of(self, st.cur.retries);
   spec.id_is_new = ctx.attempt <= 1 && st.in.id_base.empty();
   if (m.type == module_type::rawscript || m.type == module_type::script)
     spec.node = ctx.worker_node; // same_worker

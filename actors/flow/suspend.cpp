@@ -253,10 +253,7 @@ void start_suspend(seq_actor* self, std::string result) {
   auto& st = self->state;
   auto& m = current(self);
   // An identity step has no job: its place in the flow names the wait.
-  auto step_job = st.cur.job_id.empty()
-                    ? step_job_id(st.in.id_base.empty() ? st.ctx->flow_job_id : st.in.id_base,
-                                  st.in.logical + "/" + m.id + "#0")
-                    : st.cur.job_id;
+  auto step_job = st.cur.job_id.empty() ? step_job_of(self, 0) : st.cur.job_id;
   st.cur.job_id = step_job;
   st.cur.suspended_result = std::move(result);
   st.cur.required_events = std::max(1, m.suspend->required_events);

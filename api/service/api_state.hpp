@@ -117,6 +117,8 @@ bool get_string(const call_ptr& c, const rapidjson::Value& obj, const char* name
                 std::string& out, bool required);
 /// A query parameter, if present.
 std::optional<std::string> query(const call_ptr& c, const char* name);
+/// A query flag: true when the parameter is "true" or "1".
+bool query_flag(const call_ptr& c, const char* name);
 /// per_page clamped to [1, page_max] (default page_default).
 int page_size(api_ptr self, const call_ptr& c);
 

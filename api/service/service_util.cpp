@@ -128,6 +128,11 @@ std::optional<std::string> query(const call_ptr& c, const char* name) {
   return std::nullopt;
 }
 
+bool query_flag(const call_ptr& c, const char* name) {
+  auto v = query(c, name);
+  return v && (*v == "true" || *v == "1");
+}
+
 int page_size(api_ptr self, const call_ptr& c) {
   auto& cfg = self->state.cfg;
   auto v = query(c, "per_page");

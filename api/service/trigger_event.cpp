@@ -27,8 +27,7 @@ void string(writer& w, const std::string& s) {
 } // namespace
 
 bool webhook_event(const call_ptr& c, std::string& args) {
-  auto raw_flag = query(c, "raw");
-  bool raw = raw_flag && (*raw_flag == "true" || *raw_flag == "1");
+  bool raw = query_flag(c, "raw");
   std::string text = c->req.body;
   bool is_json = true;
   if (c->req.method == "GET") {

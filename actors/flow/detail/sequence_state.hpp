@@ -78,6 +78,10 @@ using seq_actor = caf::stateful_actor<seq_state>;
 
 // sequence.cpp
 const flow::flow_module& current(seq_actor* self);
+/// The job id of try `retry` of the current step: derived from its place in
+/// the flow and from the flow job it belongs to (the run's own, or for an
+/// iteration or branch a restart keeps, `id_base`, the restarted flow's).
+std::string step_job_of(seq_actor* self, int retry);
 std::string scope_json(seq_actor* self, const std::vector<std::pair<std::string, std::string>>& extra = {});
 void eval_all(seq_actor* self, std::vector<std::string> exprs, std::string scope,
               std::function<void(std::vector<std::string>&)> k);

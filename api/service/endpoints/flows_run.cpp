@@ -9,6 +9,7 @@
 // the preprocessor on the body as args.
 
 #include <cstdlib>
+#include <optional>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -40,11 +41,6 @@ void flow_priority(const call_ptr& c, actors::job_spec& spec, std::optional<int>
     spec.priority = *priority;
 }
 
-bool skip_preprocessor(const call_ptr& c) {
-  auto q = query(c, "skip_preprocessor");
-  return q && (*q == "true" || *q == "1");
-}
-
 void run_flow_path(api_ptr self, const call_ptr& c, bool wait) {
   auto path = c->param("path");
   if (!valid_script_path(c, path, "/path"))
@@ -68,7 +64,7 @@ void run_flow_path(api_ptr self, const call_ptr& c, bool wait) {
          bool preprocessor = ok && value.HasMember("preprocessor_module")
                              && value["preprocessor_module"].IsObject();
          std::string args;
-         if (preprocessor && !skip_preprocessor(c)) {
+         if (preprocessor && !query_flag(c, "skip_preprocessor")) {
            // The preprocessor makes the flow's args from the request; the
            // schema is of what it returns, not of the request.
            if (!webhook_event(c, args))
@@ -121,7 +117,8 @@ void run_preview_flow(api_ptr self, const call_ptr& c, bool wait) {
   spec.kind = actors::job_kind::flowpreview;
   spec.script_path = path;
   // A preview's preprocessor runs on `args` as given (the event to try).
-  spec.code = skip_preprocessor(c) ? flow::without_preprocessor(value) : std::move(value);
+  spec.code =
+    query_flag(c, "skip_preprocessor") ? flow::without_preprocessor(value) : std::move(value);
   if (!build_spec(self, c, spec, std::move(args)))
     return;
   flow_priority(c, spec, parsed.flow->value.priority);
@@ -130,6 +127,16 @@ void run_preview_flow(api_ptr self, const call_ptr& c, bool wait) {
 
 const char* str_or(const rapidjson::Value& v, const char* key, const char* other = "") {
   return v.IsObject() && v.HasMember(key) && v[key].IsString() ? v[key].GetString() : other;
+}
+
+/// The iteration or branch ranges a restarted flow kept of step `step`
+/// (its own `restarted_from` seed, when it restarted from an iteration of
+/// that step), or null.
+const rapidjson::Value* seed_kept(const rapidjson::Value* old_seed, const std::string& step) {
+  if (!old_seed || str_or(*old_seed, "step") != step || !old_seed->HasMember("kept")
+      || !(*old_seed)["kept"].IsArray())
+    return nullptr;
+  return &(*old_seed)["kept"];
 }
 
 /// jobs/restart/f/{id}/from/{step}/{n}: checks that `entry` (the step's
@@ -185,11 +192,8 @@ bool seed_iteration(const call_ptr& c, const std::string& id, const std::string&
   // What the restarted flow itself kept of this module: its own seed's
   // (it restarted from an iteration of it), or what was carried on with the
   // module when a restart kept it as done.
-  const rapidjson::Value* old_kept = nullptr;
-  if (old_seed && std::string{str_or(*old_seed, "step")} == step && old_seed->HasMember("kept")
-      && (*old_seed)["kept"].IsArray())
-    old_kept = &(*old_seed)["kept"];
-  else if (entry.HasMember("kept") && entry["kept"].IsArray())
+  const rapidjson::Value* old_kept = seed_kept(old_seed, step);
+  if (!old_kept && entry.HasMember("kept") && entry["kept"].IsArray())
     old_kept = &entry["kept"];
   bool covered = false;
   if (old_kept)
@@ -242,11 +246,17 @@ void restart_from(api_ptr self, const call_ptr& c) {
     if (fs.null || status.Parse(fs.text.c_str()).HasParseError() || !status.IsObject()
         || !status.HasMember("modules") || !status["modules"].IsArray())
       return fail(c, 409, "no_status", "flow " + id + " has no recorded step status to restart from");
-    if (status.HasMember("preprocessor_module") && status["preprocessor_module"].IsObject()
-        && std::string{str_or(status["preprocessor_module"], "type")} != "Success")
-      return fail(c, 409, "step_not_done",
-                  "the preprocessor did not succeed in flow " + id
-                    + "; run the flow again instead");
+    // A flow whose preprocessor ran restarts on its result, without it.
+    std::optional<std::string> preprocessed;
+    if (status.HasMember("preprocessor_module") && status["preprocessor_module"].IsObject()) {
+      auto& pre = status["preprocessor_module"];
+      if (std::string{str_or(pre, "type")} != "Success" || !pre.HasMember("result")
+          || !pre["result"].IsObject())
+        return fail(c, 409, "step_not_done",
+                    "the preprocessor did not succeed in flow " + id
+                      + "; run the flow again instead");
+      preprocessed = text_of(pre["result"]);
+    }
     auto& mods = status["modules"];
     std::string known;
     rapidjson::SizeType k = 0;
@@ -285,10 +295,8 @@ void restart_from(api_ptr self, const call_ptr& c) {
       rapidjson::Value copy{m, al};
       if (!copy.HasMember("ran_in_flow"))
         copy.AddMember("ran_in_flow", rapidjson::Value{id.c_str(), al}, al);
-      if (old_seed && std::string{str_or(*old_seed, "step")} == str_or(m, "id")
-          && old_seed->HasMember("kept") && (*old_seed)["kept"].IsArray()
-          && !copy.HasMember("kept"))
-        copy.AddMember("kept", rapidjson::Value{(*old_seed)["kept"], al}, al);
+      if (auto* kept = seed_kept(old_seed, str_or(m, "id")); kept && !copy.HasMember("kept"))
+        copy.AddMember("kept", rapidjson::Value{*kept, al}, al);
       done.PushBack(copy, al);
     }
     seed.AddMember("job", rapidjson::Value{id.c_str(), al}, al);
@@ -304,16 +312,9 @@ void restart_from(api_ptr self, const call_ptr& c) {
         return;
     }
     code.RemoveMember("restarted_from");
-    auto args = col(rs, row, "args").text;
-    if (status.HasMember("preprocessor_module") && status["preprocessor_module"].IsObject()) {
-      auto& pre = status["preprocessor_module"];
-      if (!pre.HasMember("result") || !pre["result"].IsObject())
-        return fail(c, 409, "step_not_done",
-                    "the preprocessor did not succeed in flow " + id
-                      + "; run the flow again instead");
-      args = text_of(pre["result"]);
+    if (preprocessed)
       code.RemoveMember("preprocessor_module");
-    }
+    auto args = preprocessed.value_or(col(rs, row, "args").text);
     code.AddMember("restarted_from", rapidjson::Value{seed, code.GetAllocator()},
                    code.GetAllocator());
     actors::job_spec spec;

@@ -1,11 +1,13 @@
 // What the flow integration tests share: a job tree with the flow engine,
-// flow jobs, bash steps, and a view of the database.
+// flow jobs, bash steps, a view of the database, and a server stop mid-step.
 
 #pragma once
 
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "actors/flow/flow_engine.hpp"
 #include "storage/pg/connection.hpp"
@@ -115,5 +117,23 @@ struct db_view {
     return std::stoi(rs.rows[0][0].text);
   }
 };
+
+// Submits `spec` to a tree on `opts` (share opts.db to go on with the same
+// data), waits until a step job whose code matches `like` (SQL LIKE) runs,
+// then stops the tree: the rows stay as a server stop mid-step leaves them.
+// Returns the flow job's id; "" (and a test failure) if that step never
+// started.
+inline std::string submit_and_stop_mid_step(const job_tree_options& opts, job_spec spec,
+                                            const std::string& like) {
+  job_tree t{opts};
+  auto id = t.submit(std::move(spec));
+  db_view view{t.conninfo()};
+  caf::scoped_actor self{t.system()};
+  if (!view.wait_step_running(id, like, self)) {
+    ADD_FAILURE() << "no step matching '" << like << "' started";
+    return {};
+  }
+  return id;
+}
 
 } // namespace millrace::test::flows

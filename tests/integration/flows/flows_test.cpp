@@ -252,14 +252,8 @@ TEST(Flows, AFlowResumesAfterTheServerStopsMidStep) {
                + bash_step("c", "x=\"$1\"\necho $((x + 40))",
                            R"({"x":{"type":"javascript","expr":"results.a + results.b"}})")
                + "]}";
-  std::string id;
-  {
-    job_tree t{opts};
-    id = t.submit(flow(value));
-    db_view view{t.conninfo()};
-    caf::scoped_actor self{t.system()};
-    ASSERT_TRUE(view.wait_step_running(id, "sleep 2%", self)) << "step b never started";
-  } // the server stops here
+  auto id = submit_and_stop_mid_step(opts, flow(value), "sleep 2%");
+  ASSERT_FALSE(id.empty()) << "step b never started";
   job_tree t2{opts};
   auto r = t2.wait(id);
   EXPECT_EQ(r.status, job_status::success) << r.result;

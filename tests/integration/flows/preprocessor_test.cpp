@@ -112,14 +112,8 @@ TEST(FlowPreprocessor, AResumedAttemptReusesThePreprocessorsJob) {
                + bash_step("b", "x=\"$1\"\nsleep 2\necho $((x + 1))",
                            R"({"x":{"type":"javascript","expr":"flow_input.x"}})")
                + R"(],"preprocessor_module":)" + doubling_preprocessor() + "}";
-  std::string id;
-  {
-    job_tree t{opts};
-    id = t.submit(flow(value, webhook_args));
-    db_view view{t.conninfo()};
-    caf::scoped_actor self{t.system()};
-    ASSERT_TRUE(view.wait_step_running(id, "%sleep 2%", self)) << "step b never started";
-  } // the server stops here
+  auto id = submit_and_stop_mid_step(opts, flow(value, webhook_args), "%sleep 2%");
+  ASSERT_FALSE(id.empty()) << "step b never started";
   job_tree t2{opts};
   auto r = t2.wait(id);
   EXPECT_EQ(r.status, job_status::success) << r.result;
