@@ -7,6 +7,8 @@ set -euo pipefail
 packages=(
   # toolchain
   cmake ninja-build g++ ccache make pkg-config
+  # the sandbox's two small programs are linked statically against musl
+  musl-tools
   # libraries (headers); see STACK.md for the versions this was verified with
   libcaf-dev libpq-dev rapidjson-dev libspdlog-dev libgtest-dev libssl-dev
   libboost1.74-dev libboost-filesystem1.74-dev libboost-program-options1.74-dev

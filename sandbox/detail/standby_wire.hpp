@@ -3,7 +3,7 @@
 //
 // A standby is a sandbox made before its job is known: exec helper, bwrap,
 // namespaces, mounts and cgroups all set up, with millrace-sandbox-stub
-// (standby_stub.cpp) waiting inside on a unix socket. To start a job the
+// (standby_stub.c) waiting inside on a unix socket. To start a job the
 // launcher sends one message on that socket carrying a sealed memfd with
 // the request below (and, when there is stdin data, a second sealed memfd
 // that becomes the job's stdin). The stub writes the job files, sets up
@@ -26,18 +26,20 @@
 #include <utility>
 #include <vector>
 
+#include "sandbox/detail/standby_abi.h"
 #include "sandbox/launcher.hpp"
 
 namespace millrace::sandbox::detail {
 
-inline constexpr char standby_magic[4] = {'M', 'R', 'S', 'B'};
-inline constexpr uint32_t standby_version = 1;
-inline constexpr uint32_t standby_flag_result = 1;
+inline constexpr char standby_magic[4] = {MILLRACE_STANDBY_MAGIC[0], MILLRACE_STANDBY_MAGIC[1],
+                                          MILLRACE_STANDBY_MAGIC[2], MILLRACE_STANDBY_MAGIC[3]};
+inline constexpr uint32_t standby_version = MILLRACE_STANDBY_VERSION;
+inline constexpr uint32_t standby_flag_result = MILLRACE_STANDBY_FLAG_RESULT;
 
 /// Descriptors of a standby sandbox, as seen inside (bwrap passes both to
 /// the stub; the stub closes them before the job's program runs).
-inline constexpr int standby_fd_control = 6;
-inline constexpr int standby_fd_stub = 7;
+inline constexpr int standby_fd_control = MILLRACE_STANDBY_FD_CONTROL;
+inline constexpr int standby_fd_stub = MILLRACE_STANDBY_FD_STUB;
 
 /// The request for `plan`; `env` is the whole environment the job gets
 /// (job_environment() in bwrap_args.hpp).

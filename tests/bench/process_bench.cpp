@@ -80,6 +80,12 @@ void bash_throughput(const jobs_settings& cfg) {
   if (std::stoull(ok) != cfg.bash_n) {
     std::fprintf(stderr, "bash: only %s of %llu jobs succeeded with result \"hello\"\n",
                  ok.c_str(), static_cast<unsigned long long>(cfg.bash_n));
+    auto bad = c.query("SELECT job_id::text, status, attempt::text, coalesce(result::text, '') "
+                       "FROM job_completed WHERE created_by = 'bench-bash' AND (status <> "
+                       "'success' OR result IS DISTINCT FROM '\"hello\"'::jsonb) LIMIT 5");
+    for (auto& row : bad.rows)
+      std::fprintf(stderr, "  %s %s attempt %s: %s\n", row.at(0).text.c_str(),
+                   row.at(1).text.c_str(), row.at(2).text.c_str(), row.at(3).text.c_str());
     std::exit(1);
   }
   emit("bash", "\"n\":" + std::to_string(cfg.bash_n) + ",\"slots\":" + std::to_string(slots)

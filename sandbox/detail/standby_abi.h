@@ -1,0 +1,18 @@
+/* The constants of the standby request that both sides must agree on: the
+ * launcher (C++, standby_wire.hpp/.cpp) and the stub inside the sandbox
+ * (plain C, standby_stub.c, built with another C library). The layout they
+ * describe is in standby_wire.hpp. */
+#ifndef MILLRACE_SANDBOX_STANDBY_ABI_H
+#define MILLRACE_SANDBOX_STANDBY_ABI_H
+
+/* The first four bytes of a request. */
+#define MILLRACE_STANDBY_MAGIC "MRSB"
+#define MILLRACE_STANDBY_VERSION 1u
+/* flags: keep the result channel (descriptor 3). */
+#define MILLRACE_STANDBY_FLAG_RESULT 1u
+/* Descriptors of a standby sandbox, as seen inside: the unix socket to the
+ * launcher, and the stub's own program (bwrap execs /proc/self/fd/7). */
+#define MILLRACE_STANDBY_FD_CONTROL 6
+#define MILLRACE_STANDBY_FD_STUB 7
+
+#endif
