@@ -133,7 +133,7 @@ worker_slot_actor::behavior_type flow_slot(flow_slot_ptr self, flow_engine_confi
         return;
       s.run = spawn_flow_run(self, *s.job, s.reg, s.cfg.eval, s.path + "/run");
       self->monitor(s.run);
-      self->delayed_send(self, s.cfg.renew_every, renew_atom_v, s.token);
+      self->delayed_send(self, s.cfg.renew_every, tick_atom_v, s.token);
     },
     [self](cancel_atom, std::string& id, int32_t attempt) {
       if (is_current(self, id, attempt) && self->state.run)
@@ -153,15 +153,13 @@ worker_slot_actor::behavior_type flow_slot(flow_slot_ptr self, flow_engine_confi
     [](watch_atom, std::string&, job_watcher_actor&) {},
     [](output_atom, uint64_t, uint8_t, std::string&) {},
     [](exited_atom, uint64_t, exit_record&) {},
-    [](timeout_atom, uint64_t) {},
-    [](flush_atom, uint64_t) {},
-    [self](renew_atom, uint64_t token) {
+    [self](tick_atom, uint64_t token) { // the lease renewal
       auto& s = self->state;
       if (token != s.token || !s.job || !s.run)
         return;
       if (auto d = dispatcher_of(self))
         self->send(d, renew_atom_v, s.job->job_id, s.job->attempt);
-      self->delayed_send(self, s.cfg.renew_every, renew_atom_v, token);
+      self->delayed_send(self, s.cfg.renew_every, tick_atom_v, token);
     },
     [self](register_atom) { register_with_dispatcher(self); },
     [](unpin_atom, std::string&) {}, // flow slots hold no shared folders

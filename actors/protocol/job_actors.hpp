@@ -29,8 +29,9 @@ using job_watcher_actor = caf::typed_actor<caf::reacts_to<log_atom, log_chunk>>;
 /// - `abort`: the attempt lost its job (its claim failed, or a renewal was
 ///   fenced): kill it and report nothing.
 /// - `watch`: also send this attempt's log to the watcher.
-/// - `output`, `exited`, `timeout`, `flush` and `renew` (with the attempt's
-///   local token) are internal: process events and the slot's own timers.
+/// - `output` and `exited` (with the attempt's local token) are internal:
+///   process events. `tick` is the slot's one timer (its timeout, log
+///   flushes and lease renewals).
 /// - `unpin` (flow job id): that `same_worker` flow ended; remove its shared
 ///   folder on this node.
 /// - `sweep`: the flow job ids that have a shared folder on this node (the
@@ -43,9 +44,7 @@ using worker_slot_actor = caf::typed_actor<
   caf::reacts_to<watch_atom, std::string, job_watcher_actor>,
   caf::reacts_to<output_atom, uint64_t, uint8_t, std::string>,
   caf::reacts_to<exited_atom, uint64_t, exit_record>,
-  caf::reacts_to<timeout_atom, uint64_t>,
-  caf::reacts_to<flush_atom, uint64_t>,
-  caf::reacts_to<renew_atom, uint64_t>,
+  caf::reacts_to<tick_atom, uint64_t>,
   caf::reacts_to<register_atom>,
   caf::reacts_to<unpin_atom, std::string>,
   caf::replies_to<sweep_atom>::with<std::set<std::string>>,

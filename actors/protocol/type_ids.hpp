@@ -102,5 +102,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(millrace, caf::first_custom_type_id)
   CAF_ADD_ATOM(millrace, millrace::actors, unpin_atom, "unpin")
   CAF_ADD_ATOM(millrace, millrace::actors, sweep_atom, "sweep")
 
+  // -- a slot's one timer (actors/worker/slot.cpp, actors/flow/flow_slot.cpp) --
+  CAF_ADD_ATOM(millrace, millrace::actors, tick_atom, "tick")
+
 
 CAF_END_TYPE_ID_BLOCK(millrace)

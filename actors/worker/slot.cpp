@@ -4,6 +4,8 @@
 
 #include "actors/worker/slot.hpp"
 
+#include <algorithm>
+
 #include "actors/protocol/errors.hpp"
 #include "actors/protocol/paths.hpp"
 #include "actors/system/logging.hpp"
@@ -34,6 +36,59 @@ using namespace slot_detail;
 
 // A running attempt's log is stored once this much is buffered.
 constexpr size_t log_flush_bytes = 64 << 10;
+
+// One timer per slot. A running attempt has three deadlines: its timeout,
+// the next log flush and the next lease renewal. The slot keeps a single
+// `tick` in the actor clock, due at the earliest deadline of the attempt;
+// each tick does what is due and arms the next. CAF 0.17's clock cannot
+// cancel a delayed message, so a timer per deadline per attempt (as
+// before) left each short job's timeout (900 s by default) and renewal
+// waiting in the clock long after the job, and woke the clock's thread
+// three times per job. Now a job that starts while a tick is already due
+// no later than its own first deadline adds nothing: short jobs back to
+// back cost about one tick per log_flush_every, whatever their number.
+void arm_tick(slot_ptr self) {
+  auto& st = self->state;
+  if (!st.job || st.job->exited)
+    return;
+  auto& j = *st.job;
+  auto next = std::min({j.timeout_at, j.flush_at, j.renew_at});
+  if (st.tick_at && *st.tick_at <= next)
+    return; // the pending tick comes first and arms the next one
+  st.tick_at = next;
+  auto delay = next - self->clock().now();
+  self->delayed_send(self, std::max(delay, decltype(delay)::zero()), tick_atom_v, ++st.tick_seq);
+}
+
+void on_tick(slot_ptr self) {
+  auto& st = self->state;
+  if (!st.job || st.job->exited)
+    return;
+  auto& j = *st.job;
+  auto now = self->clock().now();
+  if (now >= j.timeout_at) {
+    j.timeout_at = caf::actor_clock::time_point::max();
+    if (!j.canceled && !j.timed_out) {
+      j.timed_out = true;
+      st.log->info("job {} exceeded its timeout of {} s; stopping it", j.a.job_id, j.a.timeout_s);
+      j.proc->terminate(st.cfg.kill_grace);
+    }
+  }
+  if (now >= j.flush_at) {
+    flush_logs(self, false);
+    j.flush_at = now + st.cfg.log_flush_every;
+  }
+  if (now >= j.renew_at) {
+    // The lease is renewed from this loop, the one that handles the job's
+    // process: if the slot hangs, renewals stop and the lease expires.
+    if (auto d = dispatcher_of(self))
+      self->send(d, renew_atom_v, j.a.job_id, j.a.attempt);
+    if (j.claimed && !j.log_buf.empty())
+      flush_logs(self, false); // logs held while the server was away
+    j.renew_at = now + st.cfg.renew_every;
+  }
+  arm_tick(self);
+}
 
 void run(slot_ptr self, job_assignment a, std::vector<job_watcher_actor> watchers) {
   auto& st = self->state;
@@ -115,9 +170,11 @@ void run(slot_ptr self, job_assignment a, std::vector<job_watcher_actor> watcher
     report(self, job_status::failure, runtime::error_json("SandboxError", error));
     return;
   }
-  self->delayed_send(self, std::chrono::seconds{j.a.timeout_s}, timeout_atom_v, token);
-  self->delayed_send(self, st.cfg.log_flush_every, flush_atom_v, token);
-  self->delayed_send(self, st.cfg.renew_every, renew_atom_v, token);
+  auto now = self->clock().now();
+  j.timeout_at = now + std::chrono::seconds{j.a.timeout_s};
+  j.flush_at = now + st.cfg.log_flush_every;
+  j.renew_at = now + st.cfg.renew_every;
+  arm_tick(self);
 }
 
 bool is_current(slot_ptr self, const std::string& job_id, int32_t attempt) {
@@ -236,34 +293,11 @@ worker_slot_actor::behavior_type slot(slot_ptr self, slot_config cfg,
       if (j.claimed)
         finish(self); // otherwise `claimed` finishes it
     },
-    [self](timeout_atom, uint64_t token) {
-      if (!is_current(self, token))
-        return;
-      auto& j = *self->state.job;
-      if (j.exited || j.canceled || j.timed_out)
-        return;
-      j.timed_out = true;
-      self->state.log->info("job {} exceeded its timeout of {} s; stopping it", j.a.job_id,
-                            j.a.timeout_s);
-      j.proc->terminate(self->state.cfg.kill_grace);
-    },
-    [self](flush_atom, uint64_t token) {
-      if (!is_current(self, token) || self->state.job->exited)
-        return;
-      flush_logs(self, false);
-      self->delayed_send(self, self->state.cfg.log_flush_every, flush_atom_v, token);
-    },
-    [self](renew_atom, uint64_t token) {
-      // The lease is renewed from this loop, the one that handles the job's
-      // process: if the slot hangs, renewals stop and the lease expires.
-      if (!is_current(self, token) || self->state.job->exited)
-        return;
-      auto& j = *self->state.job;
-      if (auto d = dispatcher_of(self))
-        self->send(d, renew_atom_v, j.a.job_id, j.a.attempt);
-      if (j.claimed && !j.log_buf.empty())
-        flush_logs(self, false); // logs held while the server was away
-      self->delayed_send(self, self->state.cfg.renew_every, renew_atom_v, token);
+    [self](tick_atom, uint64_t seq) {
+      if (seq != self->state.tick_seq)
+        return; // an earlier tick was armed after this one
+      self->state.tick_at.reset();
+      on_tick(self);
     },
     [self](register_atom) { register_with_dispatcher(self); },
     [self](unpin_atom, std::string& flow_job) {

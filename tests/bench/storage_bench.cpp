@@ -41,7 +41,7 @@ using clk = std::chrono::steady_clock;
 
 namespace {
 
-using tick_atom = caf::atom_constant<caf::atom("btick")>;
+using bench_tick_atom = caf::atom_constant<caf::atom("btick")>;
 using go_atom = caf::atom_constant<caf::atom("bgo")>;
 
 struct args_t {
@@ -205,7 +205,7 @@ caf::behavior paced(caf::stateful_actor<paced_state>* self, storage_writer_actor
       self->quit();
     }
   };
-  return {[self, finish](tick_atom, int64_t sent_ns) {
+  return {[self, finish](bench_tick_atom, int64_t sent_ns) {
     auto t0 = clk::time_point{std::chrono::nanoseconds{sent_ns}};
     self->request(self->state.writer, caf::infinite, write_atom_v,
                   job_write(self->state.next++, self->state.run))
@@ -282,7 +282,7 @@ void run_workload(caf::actor_system& sys, const args_t& a, const std::string& se
       for (uint64_t i = 0; i < count; ++i) {
         t += gap;
         std::this_thread::sleep_until(t);
-        caf::anon_send(p, tick_atom::value,
+        caf::anon_send(p, bench_tick_atom::value,
                        static_cast<int64_t>(clk::now().time_since_epoch().count()));
       }
     });

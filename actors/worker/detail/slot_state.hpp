@@ -35,6 +35,11 @@ struct current_job {
   bool timed_out = false;
   exit_record exit;
   caf::actor_clock::time_point started;
+  /// What the slot's tick does next for this attempt (slot.cpp, "One timer
+  /// per slot"); timeout_at is time_point::max() once handled.
+  caf::actor_clock::time_point timeout_at;
+  caf::actor_clock::time_point flush_at;
+  caf::actor_clock::time_point renew_at;
   std::vector<job_watcher_actor> watchers;
 };
 
@@ -54,6 +59,10 @@ struct slot_state {
   /// it ended: written when the node rejoins, before `last` is reported.
   std::optional<storage::write_request> last_log;
   uint64_t next_token = 1;
+  /// The tick that counts (older ones still in the clock are ignored) and
+  /// when it comes; no value: none is pending.
+  uint64_t tick_seq = 0;
+  std::optional<caf::actor_clock::time_point> tick_at;
   uint64_t jobs_run = 0;
   uint64_t log_writes_fenced = 0;
   /// same_worker: the keeper of this node's shared folders (on first use).

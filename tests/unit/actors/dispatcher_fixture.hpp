@@ -49,9 +49,7 @@ inline worker_slot_actor::behavior_type fake_slot(worker_slot_actor::pointer sel
     [](watch_atom, std::string&, job_watcher_actor&) {},
     [](output_atom, uint64_t, uint8_t, std::string&) {},
     [](exited_atom, uint64_t, exit_record&) {},
-    [](timeout_atom, uint64_t) {},
-    [](flush_atom, uint64_t) {},
-    [](renew_atom, uint64_t) {},
+    [](tick_atom, uint64_t) {},
     [](register_atom) {},
     [log](unpin_atom, std::string& id) { log->events.push_back("unpin " + id); },
     [log](sweep_atom) {
