@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -115,6 +116,8 @@ public:
     helper_ = find_exec_helper(cfg_, MILLRACE_SANDBOX_HELPER_DIR);
     as_root_ = ::geteuid() == 0;
     identity_ = lookup_identity(cfg_, as_root_);
+    if (cfg_.reap_orphans && ::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+      throw std::runtime_error(sys_error("prctl(PR_SET_CHILD_SUBREAPER)"));
     std::error_code ec;
     auto tmp = std::filesystem::temp_directory_path(ec);
     etc_ = std::make_unique<etc_snapshots>("/etc", etc_snapshots::default_names(), synthetic_passwd(identity_),

@@ -155,6 +155,15 @@ struct launcher_config {
   /// Each costs three idle processes (bwrap's two and a stub) and its
   /// cgroups.
   size_t standby = 2;
+  /// Make this process a child subreaper (PR_SET_CHILD_SUBREAPER) when the
+  /// launcher is made. bwrap's outer process exits without reaping its
+  /// init, so each sandbox leaves a zombie init behind; as a subreaper the
+  /// server gets it and reaps it when its job ends, instead of leaving it
+  /// to pid 1, which may reap late or never (and in the no-cgroup fallback
+  /// every zombie counts against RLIMIT_NPROC, so new sandboxes fail).
+  /// Process-wide and not undone: any orphaned descendant of this process
+  /// comes to it, and the launcher reaps only sandbox inits.
+  bool reap_orphans = true;
 };
 
 /// Counters of a launcher, for status pages and tests.

@@ -9,7 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <sstream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -80,6 +83,72 @@ TEST(SandboxOrphans, AnInitWhoseOuterProcessDiedIsKilledAndReapedAndNoOtherChild
   EXPECT_EQ(::waitpid(other, nullptr, WNOHANG), 0) << "a child that is no init was touched";
   ::kill(other, SIGKILL);
   EXPECT_EQ(::waitpid(other, nullptr, 0), other);
+  ::prctl(PR_SET_CHILD_SUBREAPER, 0);
+}
+
+/// Start time (clock ticks since boot) of `pid`, 0 if unknown.
+unsigned long long start_ticks(pid_t pid) {
+  std::string stat;
+  if (!read_file("/proc/" + std::to_string(pid) + "/stat", stat))
+    return 0;
+  auto close = stat.rfind(')'); // the name may hold spaces and parentheses
+  std::istringstream rest{stat.substr(close + 2)};
+  std::string field;
+  for (int i = 3; i <= 22 && rest >> field; ++i)
+    if (i == 22)
+      return std::stoull(field);
+  return 0;
+}
+
+/// Zombie pid namespace inits that pid 1 holds and that were born at or
+/// after `since`: sandboxes whose init nobody but pid 1 would reap.
+std::vector<pid_t> zombie_inits_of_pid1(unsigned long long since) {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  for (auto& e : std::filesystem::directory_iterator{"/proc", ec}) {
+    auto name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    auto pid = static_cast<pid_t>(std::stol(name));
+    std::string stat;
+    if (!read_file("/proc/" + name + "/stat", stat))
+      continue;
+    auto close = stat.rfind(')');
+    if (close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] != 'Z')
+      continue;
+    if (parent_pid(pid) == 1 && is_namespace_init(pid) && start_ticks(pid) >= since)
+      out.push_back(pid);
+  }
+  return out;
+}
+
+TEST(SandboxOrphans, TheLauncherReapsTheInitsItsSandboxesLeaveBehind) {
+  // bwrap's outer process exits without reaping its init. Left to pid 1,
+  // such zombies piled up on this VM (its pid 1 reaps lazily) and, in the
+  // no-cgroup fallback, counted against RLIMIT_NPROC until new sandboxes
+  // failed. The launcher makes this process a subreaper, so they come here
+  // and are reaped as their jobs end.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 0); // as a process that never asked
+  auto since = start_ticks(::getpid());
+  {
+    auto l = make_bwrap_launcher(test_config());
+    int on = 0;
+    ASSERT_EQ(::prctl(PR_GET_CHILD_SUBREAPER, &on), 0);
+    EXPECT_EQ(on, 1);
+    std::vector<job_record> recs(10);
+    for (auto& rec : recs) {
+      std::string error;
+      ASSERT_TRUE(l->start(bash("true"), {}, rec.events(), error)) << error;
+      ASSERT_TRUE(rec.wait());
+      EXPECT_EQ(rec.info().exit_code, 0);
+    }
+  }
+  auto left = zombie_inits_of_pid1(since);
+  EXPECT_TRUE(left.empty()) << left.size() << " zombie sandbox inits wait for pid 1, e.g. "
+                            << (left.empty() ? 0 : left[0]);
+  siginfo_t info{};
+  EXPECT_TRUE(::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0)
+    << "a zombie child of ours: " << info.si_pid;
   ::prctl(PR_SET_CHILD_SUBREAPER, 0);
 }
 
