@@ -79,6 +79,16 @@ static const char* read_str(struct reader* r, size_t* len) {
   return s;
 }
 
+/// `n` strings in place, as a NULL-terminated array (argv, envp).
+static const char** read_strs(struct reader* r, uint32_t n) {
+  const char** out = calloc((size_t)n + 1, sizeof(char*));
+  if (out == NULL)
+    fail("out of memory", "", ENOMEM);
+  for (uint32_t i = 0; i < n; ++i)
+    out[i] = read_str(r, NULL);
+  return out;
+}
+
 /// Receives the request memfd (and the stdin memfd, when sent).
 static bool receive(int* request, int* stdin_fd) {
   char byte = 0;
@@ -177,19 +187,11 @@ int main(void) {
   uint32_t argc = read_u32(&r);
   if (argc == 0 || argc > size)
     fail("job request without a program", "", 0);
-  const char** argv = calloc((size_t)argc + 1, sizeof(char*));
-  if (argv == NULL)
-    fail("out of memory", "", ENOMEM);
-  for (uint32_t i = 0; i < argc; ++i)
-    argv[i] = read_str(&r, NULL);
+  const char** argv = read_strs(&r, argc);
   uint32_t envc = read_u32(&r);
   if (envc > size)
     fail("malformed environment in job request", "", 0);
-  const char** envp = calloc((size_t)envc + 1, sizeof(char*));
-  if (envp == NULL)
-    fail("out of memory", "", ENOMEM);
-  for (uint32_t i = 0; i < envc; ++i)
-    envp[i] = read_str(&r, NULL);
+  const char** envp = read_strs(&r, envc);
   uint32_t files = read_u32(&r);
   for (uint32_t i = 0; i < files; ++i) {
     uint32_t mode = read_u32(&r);

@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <sstream>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -86,20 +85,6 @@ TEST(SandboxOrphans, AnInitWhoseOuterProcessDiedIsKilledAndReapedAndNoOtherChild
   ::prctl(PR_SET_CHILD_SUBREAPER, 0);
 }
 
-/// Start time (clock ticks since boot) of `pid`, 0 if unknown.
-unsigned long long start_ticks(pid_t pid) {
-  std::string stat;
-  if (!read_file("/proc/" + std::to_string(pid) + "/stat", stat))
-    return 0;
-  auto close = stat.rfind(')'); // the name may hold spaces and parentheses
-  std::istringstream rest{stat.substr(close + 2)};
-  std::string field;
-  for (int i = 3; i <= 22 && rest >> field; ++i)
-    if (i == 22)
-      return std::stoull(field);
-  return 0;
-}
-
 /// Zombie pid namespace inits that pid 1 holds and that were born at or
 /// after `since`: sandboxes whose init nobody but pid 1 would reap.
 std::vector<pid_t> zombie_inits_of_pid1(unsigned long long since) {
@@ -116,7 +101,7 @@ std::vector<pid_t> zombie_inits_of_pid1(unsigned long long since) {
     auto close = stat.rfind(')');
     if (close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] != 'Z')
       continue;
-    if (parent_pid(pid) == 1 && is_namespace_init(pid) && start_ticks(pid) >= since)
+    if (parent_pid(pid) == 1 && is_namespace_init(pid) && process_start_time(pid) >= since)
       out.push_back(pid);
   }
   return out;
@@ -129,7 +114,7 @@ TEST(SandboxOrphans, TheLauncherReapsTheInitsItsSandboxesLeaveBehind) {
   // failed. The launcher makes this process a subreaper, so they come here
   // and are reaped as their jobs end.
   ::prctl(PR_SET_CHILD_SUBREAPER, 0); // as a process that never asked
-  auto since = start_ticks(::getpid());
+  auto since = process_start_time(::getpid());
   {
     auto l = make_bwrap_launcher(test_config());
     int on = 0;
