@@ -11,8 +11,10 @@
 //         -> the job (pid 2)
 //
 // A standby is the same chain, made at idle priority, with /proc/self/fd/7
-// (the stub) or the plan's standby_argv as the program. Either way the reactor thread (detail/process_reactor.hpp) then
-// streams output, runs the kill ladder and reports the exit.
+// (the stub) or the plan's standby_argv as the program (detail/
+// bwrap_standby.cpp). Either way the reactor thread (detail/
+// process_reactor.hpp) then streams output, runs the kill ladder and
+// reports the exit.
 //
 // Descriptors as the helper (and bwrap) receive them:
 //   0 stdin (sealed memfd, or /dev/null)   1 stdout pipe   2 stderr pipe
@@ -37,28 +39,19 @@
 #include <stdexcept>
 
 #include "sandbox/detail/bwrap_args.hpp"
-#include "sandbox/detail/cgroup.hpp"
-#include "sandbox/detail/etc_snapshot.hpp"
-#include "sandbox/detail/host_setup.hpp"
+#include "sandbox/detail/bwrap_launcher.hpp"
 #include "sandbox/detail/orphans.hpp"
 #include "sandbox/detail/plan_check.hpp"
-#include "sandbox/detail/process_reactor.hpp"
-#include "sandbox/detail/sandbox_job.hpp"
-#include "sandbox/detail/spawn.hpp"
-#include "sandbox/detail/standby_pool.hpp"
 #include "sandbox/detail/standby_wire.hpp"
 #include "sandbox/detail/sys.hpp"
-#include "sandbox/launcher.hpp"
 
 #ifndef MILLRACE_SANDBOX_HELPER_DIR
 #  define MILLRACE_SANDBOX_HELPER_DIR ""
 #endif
 
-namespace millrace::sandbox {
+namespace millrace::sandbox::detail {
 
 namespace {
-
-using namespace detail;
 
 constexpr int fd_status = 4;
 constexpr int fd_args = 5;
@@ -70,161 +63,90 @@ bool executable(const std::string& path) {
   return !path.empty() && ::access(path.c_str(), X_OK) == 0;
 }
 
-/// The plan a standby of `plan`'s shape is made from: what bwrap and the
-/// helper need, with the stub as the program.
-launch_plan standby_plan_of(const launch_plan& plan) {
-  launch_plan p;
-  p.argv = plan.standby_argv;
-  if (p.argv.empty())
-    p.argv = {"/proc/self/fd/" + std::to_string(standby_fd_stub)};
-  p.network = plan.network;
-  p.ro_binds = plan.ro_binds;
-  p.result_channel = true;
-  return p;
+} // namespace
+
+bwrap_launcher::bwrap_launcher(launcher_config cfg) : cfg_(std::move(cfg)) {
+  if (!executable(cfg_.bwrap))
+    throw std::runtime_error("bubblewrap not found at " + cfg_.bwrap + " (install the bubblewrap package)");
+  helper_ = find_exec_helper(cfg_, MILLRACE_SANDBOX_HELPER_DIR);
+  as_root_ = ::geteuid() == 0;
+  identity_ = lookup_identity(cfg_, as_root_);
+  if (cfg_.reap_orphans && ::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+    throw std::runtime_error(sys_error("prctl(PR_SET_CHILD_SUBREAPER)"));
+  std::error_code ec;
+  auto tmp = std::filesystem::temp_directory_path(ec);
+  etc_ = std::make_unique<etc_snapshots>("/etc", etc_snapshots::default_names(), synthetic_passwd(identity_),
+                                         synthetic_group(identity_), ec ? "/tmp" : tmp.string());
+  if (cfg_.use_cgroups) {
+    cgroups_ = probe_cgroups(cfg_.cgroup_parent, no_cgroups_);
+    if (cgroups_.usable())
+      remove_stale_job_cgroups(cgroups_);
+  } else {
+    no_cgroups_ = "disabled by configuration";
+  }
+  reactor_ = std::make_shared<process_reactor>();
+  if (cfg_.standby > 0) {
+    if (auto stub = find_standby_stub(helper_); stub.empty())
+      no_standby_ = "millrace-sandbox-stub not found next to " + helper_;
+    else if (stub_.reset(::open(stub.c_str(), O_RDONLY | O_CLOEXEC)); !stub_)
+      no_standby_ = sys_error("open " + stub);
+  }
+  if (stub_)
+    standby_ = std::make_unique<standby_pool>(
+      cfg_.standby, standby_shapes, spawner_,
+      [this](const launch_plan& shape, const limits& lim) { return make_standby(shape, lim); },
+      [this](job_setup sb) { retire(std::move(sb)); });
 }
 
-/// The handle callers hold. Every action is posted to the reactor thread.
-class bwrap_process final : public process {
-public:
-  bwrap_process(std::shared_ptr<process_reactor> reactor, std::shared_ptr<sandbox_job> job)
-    : reactor_(std::move(reactor)), job_(std::move(job)) {
-    // nop
-  }
+bwrap_launcher::~bwrap_launcher() {
+  // Standbys first (queued refills then make nothing), then every job,
+  // the retired standbys included, and only then the spawn thread: its
+  // end SIGKILLs whatever it spawned (bwrap's --die-with-parent), which
+  // would end running jobs before the reactor could report them as shut
+  // down.
+  if (standby_)
+    standby_->close();
+  reactor_->stop(std::chrono::seconds(10));
+  spawner_.stop();
+  if (cgroups_.usable())
+    remove_empty_parents(cgroups_);
+}
 
-  pid_t pid() const override {
-    return job_->pid();
-  }
+std::string bwrap_launcher::describe() const {
+  std::string out = "bwrap (" + cfg_.bwrap + ") via " + helper_ + ", ";
+  if (cgroups_.usable())
+    out += cgroups_.describe();
+  else
+    out += "no cgroups (" + no_cgroups_
+           + "): memory via RLIMIT_AS per process, pids via RLIMIT_NPROC (counted per uid), "
+             "out_of_memory not detectable";
+  out += ", jobs run as " + identity_.user + " (" + std::to_string(identity_.uid) + ":"
+         + std::to_string(identity_.gid) + ")";
+  if (!as_root_)
+    out += ", the server's own user";
+  if (standby_)
+    out += ", " + std::to_string(cfg_.standby) + " standby sandboxes per shape";
+  else
+    out += ", no standby sandboxes (" + (no_standby_.empty() ? std::string{"standby = 0"} : no_standby_) + ")";
+  return out;
+}
 
-  void terminate(std::chrono::milliseconds grace) override {
-    reactor_->post([job = job_, grace] { job->terminate(grace); });
-  }
+void bwrap_launcher::prepare(const launch_plan& plan, const limits& lim) {
+  if (standby_ && plan.shared_dir.empty() && check_plan(plan).empty())
+    standby_->refill(standby_shape(plan, lim), standby_plan_of(plan), lim);
+}
 
-  void kill() override {
-    reactor_->post([job = job_] { job->kill_now(); });
-  }
-
-private:
-  std::shared_ptr<process_reactor> reactor_;
-  std::shared_ptr<sandbox_job> job_;
-};
-
-class bwrap_launcher final : public launcher {
-public:
-  explicit bwrap_launcher(launcher_config cfg) : cfg_(std::move(cfg)) {
-    if (!executable(cfg_.bwrap))
-      throw std::runtime_error("bubblewrap not found at " + cfg_.bwrap + " (install the bubblewrap package)");
-    helper_ = find_exec_helper(cfg_, MILLRACE_SANDBOX_HELPER_DIR);
-    as_root_ = ::geteuid() == 0;
-    identity_ = lookup_identity(cfg_, as_root_);
-    if (cfg_.reap_orphans && ::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
-      throw std::runtime_error(sys_error("prctl(PR_SET_CHILD_SUBREAPER)"));
-    std::error_code ec;
-    auto tmp = std::filesystem::temp_directory_path(ec);
-    etc_ = std::make_unique<etc_snapshots>("/etc", etc_snapshots::default_names(), synthetic_passwd(identity_),
-                                           synthetic_group(identity_), ec ? "/tmp" : tmp.string());
-    if (cfg_.use_cgroups) {
-      cgroups_ = probe_cgroups(cfg_.cgroup_parent, no_cgroups_);
-      if (cgroups_.usable())
-        remove_stale_job_cgroups(cgroups_);
-    } else {
-      no_cgroups_ = "disabled by configuration";
-    }
-    reactor_ = std::make_shared<process_reactor>();
-    if (cfg_.standby > 0) {
-      if (auto stub = find_standby_stub(helper_); stub.empty())
-        no_standby_ = "millrace-sandbox-stub not found next to " + helper_;
-      else if (stub_.reset(::open(stub.c_str(), O_RDONLY | O_CLOEXEC)); !stub_)
-        no_standby_ = sys_error("open " + stub);
-    }
-    if (stub_)
-      standby_ = std::make_unique<standby_pool>(
-        cfg_.standby, standby_shapes, spawner_,
-        [this](const launch_plan& shape, const limits& lim) { return make_standby(shape, lim); },
-        [this](job_setup sb) { retire(std::move(sb)); });
-  }
-
-  ~bwrap_launcher() override {
-    // Standbys first (queued refills then make nothing), then every job,
-    // the retired standbys included, and only then the spawn thread: its
-    // end SIGKILLs whatever it spawned (bwrap's --die-with-parent), which
-    // would end running jobs before the reactor could report them as shut
-    // down.
-    if (standby_)
-      standby_->close();
-    reactor_->stop(std::chrono::seconds(10));
-    spawner_.stop();
-    if (cgroups_.usable())
-      remove_empty_parents(cgroups_);
-  }
-
-  std::shared_ptr<process> start(const launch_plan& plan, const limits& lim, process_events events,
-                                 std::string& error) override;
-
-  std::string describe() const override {
-    std::string out = "bwrap (" + cfg_.bwrap + ") via " + helper_ + ", ";
-    if (cgroups_.usable())
-      out += cgroups_.describe();
-    else
-      out += "no cgroups (" + no_cgroups_
-             + "): memory via RLIMIT_AS per process, pids via RLIMIT_NPROC (counted per uid), "
-               "out_of_memory not detectable";
-    out += ", jobs run as " + identity_.user + " (" + std::to_string(identity_.uid) + ":"
-           + std::to_string(identity_.gid) + ")";
-    if (!as_root_)
-      out += ", the server's own user";
-    if (standby_)
-      out += ", " + std::to_string(cfg_.standby) + " standby sandboxes per shape";
-    else
-      out += ", no standby sandboxes (" + (no_standby_.empty() ? std::string{"standby = 0"} : no_standby_) + ")";
-    return out;
-  }
-
-  void prepare(const launch_plan& plan, const limits& lim) override {
-    if (standby_ && plan.shared_dir.empty() && check_plan(plan).empty())
-      standby_->refill(standby_shape(plan, lim), standby_plan_of(plan), lim);
-  }
-
-  launcher_stats stats() const override {
-    launcher_stats st;
-    st.started = started_.load();
-    st.from_standby = from_standby_.load();
-    st.standby_ready = standby_ ? standby_->ready() : 0;
-    return st;
-  }
-
-private:
-  /// Cgroups, pipes, memfds and the spawn of helper + bwrap for `plan`.
-  /// With `stub`, a standby: the stub's socket and executable go to 6 and 7
-  /// and `plan` must be a standby_plan_of(). `in` is stdin (cold only).
-  std::optional<job_setup> spawn_sandbox(const launch_plan& plan, const limits& lim, bool stub, unique_fd in,
-                                         std::string& error);
-  std::optional<job_setup> make_standby(const launch_plan& shape, const limits& lim);
-  /// Hands the job to a standby; false (standby retired) if it is gone.
-  bool hand_over(job_setup& sb, const launch_plan& plan, int in, std::string& error);
-  void retire(job_setup sb);
-  std::shared_ptr<process> adopt(job_setup setup, process_events events, std::string& error);
-
-  launcher_config cfg_;
-  std::string helper_;
-  bool as_root_ = false;
-  sandbox_identity identity_;
-  std::unique_ptr<etc_snapshots> etc_;
-  cgroup_layout cgroups_;
-  std::string no_cgroups_;
-  unique_fd stub_;
-  std::string no_standby_;
-  std::atomic<uint64_t> next_id_{1};
-  std::atomic<uint64_t> started_{0};
-  std::atomic<uint64_t> from_standby_{0};
-  std::shared_ptr<process_reactor> reactor_;
-  spawn_thread spawner_;
-  /// Declared after the spawn thread: its queued tasks point at the pool,
-  /// and the destructor closes the pool and stops the thread first.
-  std::unique_ptr<standby_pool> standby_;
-};
+launcher_stats bwrap_launcher::stats() const {
+  launcher_stats st;
+  st.started = started_.load();
+  st.from_standby = from_standby_.load();
+  st.standby_restarts = standby_restarts_.load();
+  st.standby_ready = standby_ ? standby_->ready() : 0;
+  return st;
+}
 
 std::optional<job_setup> bwrap_launcher::spawn_sandbox(const launch_plan& plan, const limits& lim, bool stub,
-                                                       unique_fd in, std::string& error) {
+                                                       unique_fd in, std::string& error, bool on_spawn_thread) {
   auto fail = [&error](const std::string& what) -> std::optional<job_setup> {
     error = what + ": " + error;
     return std::nullopt;
@@ -289,7 +211,7 @@ std::optional<job_setup> bwrap_launcher::spawn_sandbox(const launch_plan& plan, 
 
   const auto started = std::chrono::steady_clock::now();
   // Standbys are made on the spawn thread itself (standby_pool::refill).
-  pid_t pid = stub ? spawn_process(req, error) : spawner_.spawn(req, error);
+  pid_t pid = on_spawn_thread ? spawn_process(req, error) : spawner_.spawn(req, error);
   if (pid < 0)
     return fail("cannot start the sandbox");
   unique_fd pidfd{open_pidfd(pid)};
@@ -314,43 +236,21 @@ std::optional<job_setup> bwrap_launcher::spawn_sandbox(const launch_plan& plan, 
   return setup;
 }
 
-std::optional<job_setup> bwrap_launcher::make_standby(const launch_plan& shape, const limits& lim) {
-  std::string error;
-  return spawn_sandbox(shape, lim, true, unique_fd{}, error);
-}
-
-bool bwrap_launcher::hand_over(job_setup& sb, const launch_plan& plan, int in, std::string& error) {
-  // Gone already (killed from outside, or bwrap failed to set up): a
-  // readable pidfd means the outer process exited.
-  pollfd p{sb.pidfd.get(), POLLIN, 0};
-  if (::poll(&p, 1, 0) != 0) {
-    error = "the standby sandbox is gone";
-    return false;
-  }
-  if (sb.cgroup)
-    sb.cgroup->leave_idle_scheduling(); // the job runs at normal priority
-  auto request = sealed_memfd("millrace-job", encode_standby_request(plan, job_environment(plan)), error);
-  if (!request)
-    return false;
-  if (!send_standby_request(sb.control.get(), request.get(), in, error))
-    return false;
-  if (!plan.result_channel)
-    sb.result.reset(); // the stub closes its end, and so the job never has it
-  sb.started = std::chrono::steady_clock::now();
-  return true;
-}
-
-void bwrap_launcher::retire(job_setup sb) {
-  sb.control.reset(); // the stub reads end of file and exits
-  std::string ignored;
-  adopt(std::move(sb), process_events{}, ignored);
-}
-
-std::shared_ptr<process> bwrap_launcher::adopt(job_setup setup, process_events events, std::string& error) {
+std::shared_ptr<process> bwrap_launcher::adopt(job_setup setup, process_events events, std::string& error,
+                                               std::shared_ptr<const cold_spec> again) {
   setup.id = next_id_++;
   setup.events = std::move(events);
   const pid_t pid = setup.pid;
+  auto link = std::make_shared<job_link>();
+  if (again) {
+    setup.awaiting_ready = true;
+    setup.restart = [this, again, link](process_events ev, const std::string& why) {
+      restart_cold(again, std::move(ev), link, why);
+    };
+  }
   auto job = std::make_shared<sandbox_job>(std::move(setup), *reactor_);
+  link->pid.store(pid);
+  link->job = job; // before the reactor sees either
   if (!reactor_->adopt(job)) {
     // Never watched, so never reported: kill and reap it here. The job's
     // cgroup is removed when `job` goes away.
@@ -360,7 +260,7 @@ std::shared_ptr<process> bwrap_launcher::adopt(job_setup setup, process_events e
     error = "the launcher is shutting down";
     return nullptr;
   }
-  return std::make_shared<bwrap_process>(reactor_, std::move(job));
+  return std::make_shared<linked_process>(reactor_, std::move(link));
 }
 
 std::shared_ptr<process> bwrap_launcher::start(const launch_plan& plan, const limits& lim,
@@ -395,23 +295,33 @@ std::shared_ptr<process> bwrap_launcher::start(const launch_plan& plan, const li
     standby_->refill(shape, standby_plan_of(plan), lim);
     if (sb) {
       std::string why;
-      if (hand_over(*sb, plan, in ? in.get() : -1, why)) {
-        ++from_standby_;
-        return adopt(std::move(*sb), std::move(events), error);
+      switch (hand_over(*sb, plan, in ? in.get() : -1, why)) {
+        case handed::ready:
+          ++from_standby_;
+          return adopt(std::move(*sb), std::move(events), error);
+        case handed::not_ready_yet:
+          // Still being set up (at idle priority): it may yet fail, and
+          // then the job starts again cold, as if it had started so now.
+          ++from_standby_;
+          return adopt(std::move(*sb), std::move(events), error, std::make_shared<cold_spec>(cold_spec{plan, lim}));
+        case handed::gone:
+          retire(std::move(*sb)); // and start cold
+          break;
       }
-      retire(std::move(*sb)); // and start cold
     }
   }
-  auto setup = spawn_sandbox(plan, lim, false, std::move(in), error);
+  auto setup = spawn_sandbox(plan, lim, false, std::move(in), error, false);
   if (!setup)
     return nullptr;
   return adopt(std::move(*setup), std::move(events), error);
 }
 
-} // namespace
+} // namespace millrace::sandbox::detail
+
+namespace millrace::sandbox {
 
 std::unique_ptr<launcher> make_bwrap_launcher(launcher_config cfg) {
-  return std::make_unique<bwrap_launcher>(std::move(cfg));
+  return std::make_unique<detail::bwrap_launcher>(std::move(cfg));
 }
 
 } // namespace millrace::sandbox

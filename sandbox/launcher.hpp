@@ -74,9 +74,12 @@ struct launch_plan {
   /// The program a standby sandbox for this plan runs ahead of the job
   /// (launcher_config::standby), argv[0] absolute. Empty: the launcher's own
   /// millrace-sandbox-stub, which execs `argv`. Otherwise it must, like the
-  /// stub, take the job request on descriptor 6 (sandbox/detail/
-  /// standby_wire.hpp) and then behave exactly as `argv` would; the python
-  /// runtime's interpreter started ahead does. Part of the shape.
+  /// stub, write the ready byte on descriptor 6 once it runs
+  /// (MILLRACE_STANDBY_READY, sandbox/detail/standby_abi.h), take the job
+  /// request there (sandbox/detail/standby_wire.hpp) and then behave exactly
+  /// as `argv` would; the python runtime's interpreter started ahead does.
+  /// If it ends before the ready byte, the job is started again cold. Part
+  /// of the shape.
   std::vector<std::string> standby_argv;
 };
 
@@ -172,6 +175,9 @@ struct launcher_stats {
   uint64_t started = 0;
   /// Of those, the jobs that went to a standby sandbox.
   uint64_t from_standby = 0;
+  /// Of those, the jobs whose standby ended before it was ready (so before
+  /// the job ran) and that were started again cold.
+  uint64_t standby_restarts = 0;
   /// Standby sandboxes ready now.
   uint64_t standby_ready = 0;
 };

@@ -5,7 +5,8 @@
 // arrives through descriptor 7 (bwrap execs /proc/self/fd/7), so it needs no
 // bind mount of its own. Descriptor 6 is a unix socket to the launcher.
 // The stub:
-//   1. closes 7, marks 6 close-on-exec, and blocks until one message comes
+//   1. closes 7, marks 6 close-on-exec, writes the ready byte on 6
+//      (MILLRACE_STANDBY_READY: the sandbox is up), and blocks until one message comes
 //      on 6: a sealed memfd with the request (detail/standby_wire.hpp) and
 //      optionally a sealed memfd for stdin. End of file instead: the
 //      launcher retired this standby; exit 0 quietly.
@@ -163,6 +164,9 @@ int main(void) {
   close(MILLRACE_STANDBY_FD_STUB);
   if (fcntl(fd_control, F_SETFD, FD_CLOEXEC) != 0)
     fail("no control socket", "", errno);
+  const char ready = MILLRACE_STANDBY_READY;
+  if (send(fd_control, &ready, 1, MSG_NOSIGNAL) != 1)
+    _exit(0); // the launcher is gone (or retired this standby already)
 
   int request = -1, stdin_fd = -1;
   if (!receive(&request, &stdin_fd))

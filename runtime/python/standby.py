@@ -6,9 +6,10 @@ The sandbox launcher keeps standby sandboxes ready (sandbox/README.md,
     /usr/bin/python3 -I -u /opt/millrace/python/standby.pyc
 
 so the interpreter's own start-up (13-20 ms for `python3 -c pass` here,
-most of a small job) is done before the job arrives.  It waits on descriptor 6 for the job
-request (sandbox/detail/standby_wire.hpp: argv, environment, files, and a
-memfd for stdin) and applies it exactly as millrace-sandbox-stub would:
+most of a small job) is done before the job arrives.  Once up, it writes
+the ready byte ("R") on descriptor 6, waits there for the job request
+(sandbox/detail/standby_wire.hpp: argv, environment, files, and a memfd
+for stdin) and applies it exactly as millrace-sandbox-stub would:
 job files with their modes, the whole environment, stdin, the result
 channel on fd 3.  Then, instead of exec'ing, it runs the wrapper in this
 interpreter as if started by
@@ -32,6 +33,7 @@ import sys
 
 _CONTROL = 6
 _FLAG_RESULT = 1
+_READY = b"R"  # MILLRACE_STANDBY_READY (sandbox/detail/standby_abi.h)
 
 
 def _fail(message):
@@ -145,6 +147,13 @@ def _accepts(argv):
 def main():
     import socket
     sock = socket.socket(fileno=_CONTROL)
+    try:
+        # The ready byte: the interpreter is up and waits for its job.  A
+        # standby that ends before sending it never ran its job, and the
+        # launcher starts that job again cold.
+        sock.send(_READY)
+    except OSError:
+        os._exit(0)  # the launcher is gone or retired this standby
     try:
         got = _receive(sock)
     except OSError as e:

@@ -10,6 +10,13 @@
 //   namespace before its init is gone, so nothing of the job is left;
 // - with cgroups, no task is left in them.
 // So when on_exit runs, no process of the job exists any more.
+//
+// A job handed to a standby that had not yet said it was ready
+// (job_setup::awaiting_ready) holds back its output until the ready byte
+// comes: what comes before it is the set-up's (helper, bwrap, the standby's
+// program). If the standby ends without it, the job never ran: instead of
+// on_exit, `restart` gets the job's callbacks, and the launcher starts the
+// job again cold.
 
 #pragma once
 
@@ -17,9 +24,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "sandbox/detail/cgroup.hpp"
 #include "sandbox/detail/etc_snapshot.hpp"
@@ -37,8 +47,13 @@ enum class watch_kind : uint8_t {
   err = 4,
   result = 5,
   status = 6, ///< bwrap --json-status-fd
-  control = 7, ///< a standby's socket: the stub's error line, or EOF at exec
+  control = 7, ///< a standby's socket: ready byte, the stub's error line, EOF at exec
 };
+
+/// Starts a job again cold whose standby ended before it was ready; gets
+/// the job's callbacks and why the standby failed. Runs on the reactor
+/// thread and must not block on it.
+using cold_restart = std::function<void(process_events events, const std::string& why)>;
 
 /// Everything start() hands to the reactor for one spawned job.
 struct job_setup {
@@ -58,6 +73,10 @@ struct job_setup {
   std::shared_ptr<const etc_snapshot> etc;
   process_events events;
   std::chrono::steady_clock::time_point started;
+  /// Handed to a standby that had not said it was ready yet.
+  bool awaiting_ready = false;
+  /// With awaiting_ready: what to do if the standby never gets there.
+  cold_restart restart;
 };
 
 class sandbox_job : public std::enable_shared_from_this<sandbox_job> {
@@ -101,6 +120,11 @@ private:
   void read_stream(unique_fd& fd, stream s);
   void read_status();
   void read_control();
+  /// Output of a standby not yet ready: the set-up's, kept until the ready
+  /// byte shows that the standby (and so the job) runs.
+  void hold(stream s, std::string_view chunk);
+  void on_standby_ready();
+  void deliver(stream s, std::string_view chunk);
   void on_init_known(pid_t init);
   void on_helper_exit();
   void maybe_finish();
@@ -138,6 +162,11 @@ private:
   std::string stderr_head_;
   /// What the standby stub said when it could not start the program.
   std::string stub_error_;
+  /// job_setup::awaiting_ready until the ready byte comes.
+  bool awaiting_ready_ = false;
+  cold_restart restart_;
+  std::vector<std::pair<stream, std::string>> held_;
+  size_t held_bytes_ = 0;
 
   bool exited_ = false;
   bool status_lost_ = false;

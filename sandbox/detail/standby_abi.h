@@ -10,6 +10,12 @@
 #define MILLRACE_STANDBY_VERSION 1u
 /* flags: keep the result channel (descriptor 3). */
 #define MILLRACE_STANDBY_FLAG_RESULT 1u
+/* The one byte a standby's program writes on the control socket once it
+ * runs and waits for its request: everything before it (helper, bwrap,
+ * namespaces, mounts, the program's own start-up) worked. A standby that
+ * ends without having written it never ran its job, and the launcher starts
+ * that job again cold (sandbox/README.md, "Standby sandboxes"). */
+#define MILLRACE_STANDBY_READY 'R'
 /* Descriptors of a standby sandbox, as seen inside: the unix socket to the
  * launcher, and the stub's own program (bwrap execs /proc/self/fd/7). */
 #define MILLRACE_STANDBY_FD_CONTROL 6

@@ -189,6 +189,45 @@ TEST(SandboxStandby, AProgramThatCannotBeExecutedIsASandboxError) {
   EXPECT_EQ(info.exit_code, 127);
   EXPECT_NE(rec.err().find("cannot execute /usr/bin/millrace-does-not-exist"), std::string::npos)
     << "the job's stderr says it too";
+  EXPECT_EQ(l->stats().standby_restarts, 0u) << "the stub was ready: the job ran, and failed";
+}
+
+// A standby program that takes the job's request and ends without ever
+// saying it is ready, as one whose set-up failed would (the exec helper, bwrap
+// or the program's own start-up): the job never ran, so it runs cold.
+launch_plan broken_standby(launch_plan plan, const std::string& then) {
+  plan.standby_argv = {"/bin/sh", "-c", "head -c 1 <&6 >/dev/null; echo standby broke >&2; " + then};
+  return plan;
+}
+
+TEST(SandboxStandby, AStandbyThatFailsBeforeItIsReadyStartsTheJobAgainCold) {
+  auto l = make_bwrap_launcher(test_config());
+  auto plan = broken_standby(bash("echo ran; cat; echo $WM_X"), "exit 3");
+  plan.stdin_data = "input\n";
+  plan.env = {{"WM_X", "x"}};
+  plan.files = {{"/job/f", "f", false}};
+  plan.argv.back() += "; cat /job/f";
+  job_record rec;
+  ASSERT_TRUE(start_job(*l, rec, plan, {}, true));
+  ASSERT_TRUE(rec.wait());
+  EXPECT_EQ(rec.info().exit_code, 0) << rec.info().sandbox_error << rec.err();
+  EXPECT_EQ(rec.info().sandbox_error, "");
+  EXPECT_EQ(rec.out(), "ran\ninput\nx\nf");
+  EXPECT_EQ(rec.err(), "") << "what the failed standby wrote is not the job's";
+  EXPECT_EQ(l->stats().standby_restarts, 1u);
+}
+
+TEST(SandboxStandby, AJobEndedBeforeItsStandbyWasReadyIsNotStartedAgain) {
+  auto l = make_bwrap_launcher(test_config());
+  auto plan = broken_standby(bash("echo ran"), "exec sleep 600");
+  job_record rec;
+  auto proc = start_job(*l, rec, plan, {}, true);
+  ASSERT_TRUE(proc);
+  proc->terminate(std::chrono::milliseconds(100));
+  ASSERT_TRUE(rec.wait());
+  EXPECT_TRUE(rec.info().terminated);
+  EXPECT_EQ(rec.out(), "");
+  EXPECT_EQ(l->stats().standby_restarts, 0u);
 }
 
 TEST(SandboxStandby, AJobOfAnotherShapeStartsCold) {
