@@ -10,13 +10,34 @@
 
 namespace millrace::actors {
 
-millrace_config::millrace_config(size_t threads) {
+std::optional<scheduler_policy> parse_scheduler_policy(const std::string& text) {
+  if (text == "sharing")
+    return scheduler_policy::sharing;
+  if (text == "stealing")
+    return scheduler_policy::stealing;
+  return std::nullopt;
+}
+
+millrace_config::millrace_config(size_t threads, scheduler_policy policy) {
   add_message_types<caf::id_block::millrace>();
   add_message_types<caf::id_block::millrace_handles>();
   add_error_categories(*this);
   if (threads == 0)
     threads = std::max(2u, std::thread::hardware_concurrency());
   set("scheduler.max-threads", threads);
+  if (policy == scheduler_policy::sharing) {
+    // One mutex-guarded queue and a condition variable (CAF's work_sharing
+    // policy): every enqueue wakes a sleeping thread. With work stealing, a
+    // message sent from a scheduler thread lands in that thread's own queue
+    // and the other threads only find it when they next poll; an idle one
+    // polls every relaxed-sleep-duration (below), so under load on 2 cores
+    // the slots and the dispatcher stalled together in ~1 ms episodes
+    // (BENCHMARKS.md: burst gap p99 2.5-3.7 ms stealing, 0.28-0.46 ms
+    // sharing). Sharing also leaves an idle server asleep: 0.09 s of CPU in
+    // 38 s against 1.74 s.
+    set("scheduler.policy", caf::atom("sharing"));
+    return;
+  }
   // Idle workers: spin briefly, then wait on their condition variable, which
   // an enqueue from outside notifies at once. CAF's default middle phase
   // (500 polls with 50 us sleeps) adds up to a sleep quantum to every message

@@ -221,7 +221,7 @@ int cmd_run(const std::vector<std::string>& argv) {
   }
   int rc = 1;
   {
-    actors::millrace_config cfg{static_cast<size_t>(opts.threads)};
+    actors::millrace_config cfg{static_cast<size_t>(opts.threads), *actors::parse_scheduler_policy(opts.scheduler)};
     caf::actor_system sys{cfg};
     auto reg = std::make_shared<actors::registry>();
     auto root = actors::spawn_root(sys, reg, make_root_config(opts, db.conninfo, launcher));

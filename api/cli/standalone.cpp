@@ -98,7 +98,7 @@ int run(const std::vector<std::string>& args, role r) {
     });
   int rc;
   {
-    actors::millrace_config cfg{static_cast<size_t>(opts.threads)};
+    actors::millrace_config cfg{static_cast<size_t>(opts.threads), *actors::parse_scheduler_policy(opts.scheduler)};
     actors::cluster_tls tls{opts.tls_certificate, opts.tls_key, opts.tls_cafile};
     if (r == role::server)
       actors::enable_cluster(cfg, opts.cluster_heartbeat, opts.cluster_timeout,

@@ -172,7 +172,7 @@ int cmd_worker(const std::vector<std::string>& raw) {
   auto node = actors::this_node(opts.cluster_node, opts.worker_tags, opts.worker_slots);
   int rc;
   {
-    actors::millrace_config cfg{static_cast<size_t>(opts.threads)};
+    actors::millrace_config cfg{static_cast<size_t>(opts.threads), *actors::parse_scheduler_policy(opts.scheduler)};
     actors::cluster_tls tls{opts.tls_certificate, opts.tls_key, opts.tls_cafile};
     actors::enable_cluster(cfg, opts.cluster_heartbeat, opts.cluster_timeout,
                            opts.cluster_tls ? &tls : nullptr);

@@ -82,6 +82,7 @@ const key_doc keys[] = {
   {"log.format", "human", "human or json (one JSON object per line)"},
   {"log.level", "info", "trace, debug, info, warn, error or off"},
   {"actors.threads", "0", "scheduler threads; 0 = one per core (0-256)"},
+  {"actors.scheduler", "sharing", "sharing (one queue, idle threads sleep) or stealing (a queue per thread)"},
   {"actors.shutdown_timeout", "60s", "longest clean shutdown before a forced exit"},
 };
 
@@ -298,6 +299,7 @@ options load_options(const std::vector<std::string>& args) {
   out.log_level = parse_choice("log.level", v["log.level"],
                                {"trace", "debug", "info", "warn", "error", "off"});
   out.threads = parse_int("actors.threads", v["actors.threads"], 0, 256);
+  out.scheduler = parse_choice("actors.scheduler", v["actors.scheduler"], {"sharing", "stealing"});
   out.shutdown_timeout = std::chrono::duration_cast<std::chrono::seconds>(
     parse_duration("actors.shutdown_timeout", v["actors.shutdown_timeout"]));
   return out;

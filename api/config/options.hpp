@@ -104,6 +104,7 @@ struct options {
 
   // [actors]
   int threads = 0;                   // 0 = one per core
+  std::string scheduler = "sharing"; // sharing | stealing
   std::chrono::seconds shutdown_timeout{60};
 };
 

@@ -4,6 +4,8 @@
 
 #pragma once
 
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
@@ -19,8 +21,6 @@
 #include "actors/system/root.hpp"
 #include "actors/worker/worker_node.hpp"
 #include "sandbox/launcher.hpp"
-
-#include <cstdlib>
 
 namespace millrace::bench {
 
@@ -92,7 +92,19 @@ public:
   std::shared_ptr<actors::registry> registry() { return reg_; }
 
 private:
-  actors::millrace_config cfg_{0};
+  /// SCHEDULER=stealing|sharing (the actors.scheduler setting; default
+  /// sharing) for side-by-side runs.
+  static actors::scheduler_policy scheduler_from_env() {
+    const char* v = std::getenv("SCHEDULER");
+    if (v == nullptr || *v == '\0')
+      return actors::scheduler_policy::sharing;
+    if (auto p = actors::parse_scheduler_policy(v))
+      return *p;
+    std::fprintf(stderr, "SCHEDULER=%s: expected sharing or stealing\n", v);
+    std::exit(2);
+  }
+
+  actors::millrace_config cfg_{0, scheduler_from_env()};
   caf::actor_system sys_{cfg_};
   std::shared_ptr<actors::registry> reg_ = std::make_shared<actors::registry>();
   caf::actor root_;

@@ -58,6 +58,7 @@ TEST(Options, TheShippedFileListsEveryKeyWithItsDefault) {
   EXPECT_EQ(shipped.log_format, defaults.log_format);
   EXPECT_EQ(shipped.log_level, defaults.log_level);
   EXPECT_EQ(shipped.threads, defaults.threads);
+  EXPECT_EQ(shipped.scheduler, defaults.scheduler);
   EXPECT_EQ(shipped.shutdown_timeout, defaults.shutdown_timeout);
   EXPECT_EQ(shipped.lease, defaults.lease);
   EXPECT_EQ(shipped.restart_limit, defaults.restart_limit);
@@ -111,7 +112,7 @@ TEST(Options, TheShippedFileListsEveryKeyWithItsDefault) {
   while (std::getline(in, line))
     if (!line.empty() && line[0] != '#' && line[0] != '[' && line.find('=') != std::string::npos)
       ++assignments;
-  EXPECT_EQ(assignments, 61);
+  EXPECT_EQ(assignments, 62);
 }
 
 TEST(Options, FlagsOverrideTheFileAndTheEnvironmentOverridesTheFile) {
@@ -147,6 +148,8 @@ TEST(Options, InvalidValuesNameTheKeyAndWhatWasExpected) {
   EXPECT_EQ(err, "sandbox.standby: expected an integer from 0 to 64, got '65'");
   err = error_of({"--log.format=xml"});
   EXPECT_EQ(err, "log.format: expected one of human, json, got 'xml'");
+  err = error_of({"--actors.scheduler=fifo"});
+  EXPECT_EQ(err, "actors.scheduler: expected one of sharing, stealing, got 'fifo'");
   err = error_of({"--config", "/nonexistent/millrace.conf"});
   EXPECT_NE(err.find("cannot read config file"), std::string::npos) << err;
 }
