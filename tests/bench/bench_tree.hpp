@@ -4,8 +4,6 @@
 
 #pragma once
 
-#include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
@@ -21,6 +19,7 @@
 #include "actors/system/root.hpp"
 #include "actors/worker/worker_node.hpp"
 #include "sandbox/launcher.hpp"
+#include "tests/bench/bench_util.hpp"
 
 namespace millrace::bench {
 
@@ -92,19 +91,7 @@ public:
   std::shared_ptr<actors::registry> registry() { return reg_; }
 
 private:
-  /// SCHEDULER=stealing|sharing (the actors.scheduler setting; default
-  /// sharing) for side-by-side runs.
-  static actors::scheduler_policy scheduler_from_env() {
-    const char* v = std::getenv("SCHEDULER");
-    if (v == nullptr || *v == '\0')
-      return actors::scheduler_policy::sharing;
-    if (auto p = actors::parse_scheduler_policy(v))
-      return *p;
-    std::fprintf(stderr, "SCHEDULER=%s: expected sharing or stealing\n", v);
-    std::exit(2);
-  }
-
-  actors::millrace_config cfg_{0, scheduler_from_env()};
+  actors::millrace_config cfg_{0, *actors::parse_scheduler_policy(scheduler_from_env())};
   caf::actor_system sys_{cfg_};
   std::shared_ptr<actors::registry> reg_ = std::make_shared<actors::registry>();
   caf::actor root_;

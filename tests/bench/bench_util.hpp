@@ -19,6 +19,18 @@
 
 namespace millrace::bench {
 
+/// SCHEDULER=sharing|stealing (the actors.scheduler setting, default
+/// sharing) for side-by-side runs; exits on anything else.
+inline std::string scheduler_from_env() {
+  const char* v = std::getenv("SCHEDULER");
+  std::string s = v == nullptr || *v == '\0' ? "sharing" : v;
+  if (s != "sharing" && s != "stealing") {
+    std::fprintf(stderr, "SCHEDULER=%s: expected sharing or stealing\n", s.c_str());
+    std::exit(2);
+  }
+  return s;
+}
+
 /// `server` (key=value conninfo or a postgres:// URL) pointed at database
 /// `db`.
 inline std::string with_dbname(const std::string& server, const std::string& db) {

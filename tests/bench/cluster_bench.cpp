@@ -72,7 +72,8 @@ public:
     std::vector<std::string> args = {millrace_binary(), "worker", "--server",
                                      "127.0.0.1:" + std::to_string(port), "--tags", tags,
                                      "--slots", std::to_string(slots), "--node", node,
-                                     "--actors.threads=1", "--log.level=warn"};
+                                     "--actors.threads=1", "--actors.scheduler=" + scheduler_from_env(),
+                                     "--log.level=warn"};
     std::vector<char*> argv;
     for (auto& a : args)
       argv.push_back(a.data());
@@ -167,7 +168,9 @@ public:
 
 private:
   struct cluster_config : actors::millrace_config {
-    cluster_config() { actors::enable_cluster(*this, 250ms, 1000ms); }
+    cluster_config() : millrace_config(0, *actors::parse_scheduler_policy(scheduler_from_env())) {
+      actors::enable_cluster(*this, 250ms, 1000ms);
+    }
   };
 
   cluster_config cfg_;
