@@ -165,6 +165,13 @@ void sandbox_job::hold(stream s, std::string_view chunk) {
 void sandbox_job::on_standby_ready() {
   awaiting_ready_ = false;
   restart_ = nullptr; // the standby runs: from here on it is the job's sandbox
+  // Standbys are made at idle priority, and start() lifted it when it
+  // handed the job over. But this one was still being made then: its exec
+  // helper may have switched to SCHED_IDLE (or even joined the cgroups)
+  // only after that, and everything it started would run the job at idle
+  // priority. The ready byte comes after all of that, so lift it again now.
+  if (cgroup_)
+    cgroup_->leave_idle_scheduling();
   auto held = std::move(held_);
   held_.clear();
   for (auto& [s, text] : held)

@@ -217,6 +217,26 @@ TEST(SandboxStandby, AStandbyThatFailsBeforeItIsReadyStartsTheJobAgainCold) {
   EXPECT_EQ(l->stats().standby_restarts, 1u);
 }
 
+TEST(SandboxStandby, AJobHandedToAStandbyStillBeingMadeRunsAtNormalPriority) {
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "standbys are made at idle priority only with cgroups (root)";
+  auto l = make_bwrap_launcher(test_config());
+  // The standby program plays a late exec helper: it switches to SCHED_IDLE
+  // after the job was handed to it (start() lifted idle priority before
+  // that), only then says it is ready, and then reports its policy once it
+  // is no longer idle (or after 5 s).
+  launch_plan plan = bash("true");
+  plan.standby_argv = {"/bin/sh", "-c",
+                       "head -c 1 <&6 >/dev/null; chrt -i -p 0 $$; printf R >&6; "
+                       "for i in $(seq 100); do chrt -p $$ | grep -q SCHED_IDLE || break; sleep 0.05; done; "
+                       "chrt -p $$ | head -n 1 | sed 's/.*: //'"};
+  job_record rec;
+  ASSERT_TRUE(start_job(*l, rec, plan, {}, true));
+  ASSERT_TRUE(rec.wait());
+  EXPECT_EQ(rec.out(), "SCHED_OTHER\n") << rec.err();
+  EXPECT_EQ(l->stats().standby_restarts, 0u);
+}
+
 TEST(SandboxStandby, AJobEndedBeforeItsStandbyWasReadyIsNotStartedAgain) {
   auto l = make_bwrap_launcher(test_config());
   auto plan = broken_standby(bash("echo ran"), "exec sleep 600");
