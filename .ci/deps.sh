@@ -13,6 +13,8 @@ packages=(
   libcaf-dev libpq-dev rapidjson-dev libspdlog-dev libgtest-dev libssl-dev
   libboost1.74-dev libboost-filesystem1.74-dev libboost-program-options1.74-dev
   libyaml-cpp-dev
+  # the programs' allocator (CMakeLists.txt: MILLRACE_JEMALLOC)
+  libjemalloc-dev
   # the embedded and test database server
   postgresql-15 postgresql-client-15
   # sandbox and runtimes
