@@ -244,8 +244,12 @@ std::shared_ptr<process> bwrap_launcher::adopt(job_setup setup, process_events e
   auto link = std::make_shared<job_link>();
   if (again) {
     setup.awaiting_ready = true;
-    setup.restart = [this, again, link](process_events ev, const std::string& why) {
-      restart_cold(again, std::move(ev), link, why);
+    // Weak: the job must not keep its own handle alive (the link holds the
+    // job). A handle nobody holds any more has nothing left to follow.
+    std::weak_ptr<job_link> weak = link;
+    setup.restart = [this, again, weak](process_events ev, const std::string& why) {
+      auto l = weak.lock();
+      restart_cold(again, std::move(ev), l ? l : std::make_shared<job_link>(), why);
     };
   }
   auto job = std::make_shared<sandbox_job>(std::move(setup), *reactor_);

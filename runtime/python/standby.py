@@ -34,6 +34,7 @@ import sys
 _CONTROL = 6
 _FLAG_RESULT = 1
 _READY = b"R"  # MILLRACE_STANDBY_READY (sandbox/detail/standby_abi.h)
+_VERSION = 2  # MILLRACE_STANDBY_VERSION
 
 
 def _fail(message):
@@ -102,7 +103,7 @@ def _read_request(fd):
     if r.data[:4] != b"MRSB":
         _fail("not a job request")
     r.pos = 4
-    if r.u32() != 1:
+    if r.u32() != _VERSION:
         _fail("job request of another version")
     flags = r.u32()
     argv = [r.text() for _ in range(r.u32())]

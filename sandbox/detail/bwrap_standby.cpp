@@ -68,27 +68,49 @@ bwrap_launcher::handed bwrap_launcher::hand_over(job_setup& sb, const launch_pla
 
 void bwrap_launcher::restart_cold(std::shared_ptr<const cold_spec> spec, process_events events,
                                   std::shared_ptr<job_link> link, const std::string& why) {
-  ++standby_restarts_;
-  // The cold job's on_exit reports a failure to start it; the standby's
-  // own failure is only the reason it had to start again.
-  auto fail = [why](process_events& ev, const std::string& error) {
+  // on_exit, like every callback, runs on the reactor thread (or here, if
+  // the reactor has stopped: it must run exactly once).
+  auto end = [this](process_events ev, exit_info info) {
+    auto deliver = [ev, info] {
+      if (ev.on_exit)
+        ev.on_exit(info);
+    };
+    if (!reactor_->post(deliver))
+      deliver();
+  };
+  // Asked to stop while the standby was failing: the job never ran, and
+  // it ends as asked.
+  auto stopped = [](bool killed) {
+    exit_info info;
+    info.terminated = true;
+    info.killed = killed;
+    return info;
+  };
+  auto failed = [why](const std::string& error) {
     exit_info info;
     info.sandbox_error = "the job's standby sandbox failed before it was ready (" + why
                          + "), and starting it again without one failed: " + error;
-    if (ev.on_exit)
-      ev.on_exit(info);
+    return info;
   };
-  auto work = [this, spec, events, link, fail]() mutable {
+  if (link->stop_asked.load()) {
+    end(std::move(events), stopped(link->kill));
+    return;
+  }
+  ++standby_restarts_;
+  link->pid.store(-1);
+  auto work = [this, spec, events, link, end, stopped, failed]() mutable {
+    if (link->stop_asked.load())
+      return end(std::move(events), stopped(false));
     std::string error;
     unique_fd in;
     if (!spec->plan.stdin_data.empty()) {
       in = sealed_memfd("millrace-stdin", spec->plan.stdin_data, error);
       if (!in)
-        return fail(events, "cannot hold stdin data: " + error);
+        return end(std::move(events), failed("cannot hold stdin data: " + error));
     }
     auto setup = spawn_sandbox(spec->plan, spec->lim, false, std::move(in), error, true);
     if (!setup)
-      return fail(events, error);
+      return end(std::move(events), failed(error));
     setup->id = next_id_++;
     setup->events = events; // a copy: ours is needed if the reactor refuses the job
     auto job = std::make_shared<sandbox_job>(std::move(*setup), *reactor_);
@@ -97,13 +119,14 @@ void bwrap_launcher::restart_cold(std::shared_ptr<const cold_spec> spec, process
       ::kill(pid, SIGKILL);
       ::waitpid(pid, nullptr, 0);
       reap_orphaned_inits(std::chrono::milliseconds(200));
-      return fail(events, "the launcher is shutting down");
+      return end(std::move(events), failed("the launcher is shutting down"));
     }
-    // Queued after the job's own attach, on the same thread.
+    // Queued after the job's own attach, on the same thread; point_to()
+    // applies a terminate or kill that came meanwhile.
     reactor_->post([link, job] { link->point_to(job); });
   };
   if (!spawner_.post(work))
-    fail(events, "the launcher is shutting down");
+    end(std::move(events), failed("the launcher is shutting down"));
 }
 
 void bwrap_launcher::retire(job_setup sb) {

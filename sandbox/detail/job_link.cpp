@@ -24,6 +24,7 @@ pid_t linked_process::pid() const {
 }
 
 void linked_process::terminate(std::chrono::milliseconds grace) {
+  link_->stop_asked.store(true);
   reactor_->post([link = link_, grace] {
     if (!link->grace)
       link->grace = grace;
@@ -32,6 +33,7 @@ void linked_process::terminate(std::chrono::milliseconds grace) {
 }
 
 void linked_process::kill() {
+  link_->stop_asked.store(true);
   reactor_->post([link = link_] {
     link->kill = true;
     link->job->kill_now();

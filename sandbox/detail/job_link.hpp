@@ -24,8 +24,12 @@ class process_reactor;
 class sandbox_job;
 
 struct job_link {
-  /// The current sandbox's outer pid (any thread).
+  /// The current sandbox's outer pid (any thread); -1 while the job is
+  /// started again.
   std::atomic<pid_t> pid{-1};
+  /// terminate() or kill() was called (any thread): a job being started
+  /// again is not.
+  std::atomic<bool> stop_asked{false};
 
   // -- reactor thread only ------------------------------------------------
 

@@ -106,6 +106,8 @@ void sandbox_job::kill_all() {
 }
 
 void sandbox_job::terminate(std::chrono::milliseconds grace) {
+  if (exited_ && !finished_ && awaiting_ready_)
+    terminated_ = true; // the standby ended unready: no restart (finish())
   if (finished_ || exited_ || terminated_ || killed_)
     return;
   terminated_ = true;
@@ -123,6 +125,8 @@ void sandbox_job::terminate(std::chrono::milliseconds grace) {
 }
 
 void sandbox_job::kill_now() {
+  if (exited_ && !finished_ && awaiting_ready_)
+    killed_ = true; // as in terminate()
   if (finished_ || exited_)
     return;
   killed_ = true;
@@ -134,6 +138,8 @@ void sandbox_job::kill_now() {
 }
 
 void sandbox_job::kill_for_shutdown() {
+  if (exited_ && !finished_ && awaiting_ready_)
+    shutdown_ = true; // as in terminate(): reported as shut down, not restarted
   if (finished_ || exited_)
     return;
   shutdown_ = true;

@@ -7,7 +7,10 @@
 
 /* The first four bytes of a request. */
 #define MILLRACE_STANDBY_MAGIC "MRSB"
-#define MILLRACE_STANDBY_VERSION 1u
+/* 2: the standby's program writes the ready byte (below) before it waits.
+ * A program of version 1 does not; it refuses a request of version 2, so
+ * it never runs a job that the launcher would then start again. */
+#define MILLRACE_STANDBY_VERSION 2u
 /* flags: keep the result channel (descriptor 3). */
 #define MILLRACE_STANDBY_FLAG_RESULT 1u
 /* The one byte a standby's program writes on the control socket once it

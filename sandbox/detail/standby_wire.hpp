@@ -12,7 +12,7 @@
 // closes it (close-on-exec).
 //
 // Request layout (host byte order; the stub runs on the same machine):
-//   "MRSB" u32:version(1) u32:flags
+//   "MRSB" u32:version(2) u32:flags
 //   u32:argc  { str }*argc          the program's argv, argv[0] absolute
 //   u32:envc  { str }*envc          "NAME=value", the whole environment
 //   u32:files { u32:mode str:path str:contents }*files

@@ -217,7 +217,7 @@ TEST(SandboxStandby, AStandbyThatFailsBeforeItIsReadyStartsTheJobAgainCold) {
   EXPECT_EQ(l->stats().standby_restarts, 1u);
 }
 
-TEST(SandboxStandby, AJobHandedToAStandbyStillBeingMadeRunsAtNormalPriority) {
+TEST(SandboxStandby, IdlePriorityTakenAfterTheHandOverIsLiftedWhenTheStandbyIsReady) {
   if (::geteuid() != 0)
     GTEST_SKIP() << "standbys are made at idle priority only with cgroups (root)";
   auto l = make_bwrap_launcher(test_config());
@@ -238,16 +238,23 @@ TEST(SandboxStandby, AJobHandedToAStandbyStillBeingMadeRunsAtNormalPriority) {
 }
 
 TEST(SandboxStandby, AJobEndedBeforeItsStandbyWasReadyIsNotStartedAgain) {
-  auto l = make_bwrap_launcher(test_config());
-  auto plan = broken_standby(bash("echo ran"), "exec sleep 600");
-  job_record rec;
-  auto proc = start_job(*l, rec, plan, {}, true);
-  ASSERT_TRUE(proc);
-  proc->terminate(std::chrono::milliseconds(100));
-  ASSERT_TRUE(rec.wait());
-  EXPECT_TRUE(rec.info().terminated);
-  EXPECT_EQ(rec.out(), "");
-  EXPECT_EQ(l->stats().standby_restarts, 0u);
+  // terminate() and kill() alike: the standby dies of them without its
+  // ready byte, which must not count as a standby that failed.
+  for (bool kill : {false, true}) {
+    auto l = make_bwrap_launcher(test_config());
+    auto plan = broken_standby(bash("echo ran"), "exec sleep 600");
+    job_record rec;
+    auto proc = start_job(*l, rec, plan, {}, true);
+    ASSERT_TRUE(proc);
+    if (kill)
+      proc->kill();
+    else
+      proc->terminate(std::chrono::milliseconds(100));
+    ASSERT_TRUE(rec.wait());
+    EXPECT_TRUE(kill ? rec.info().killed : rec.info().terminated) << "kill " << kill;
+    EXPECT_EQ(rec.out(), "") << "kill " << kill;
+    EXPECT_EQ(l->stats().standby_restarts, 0u) << "kill " << kill;
+  }
 }
 
 TEST(SandboxStandby, AJobOfAnotherShapeStartsCold) {
