@@ -93,14 +93,14 @@ void bwrap_launcher::restart_cold(std::shared_ptr<const cold_spec> spec, process
     return info;
   };
   if (link->stop_asked.load()) {
-    end(std::move(events), stopped(link->kill));
+    end(std::move(events), stopped(link->kill.load()));
     return;
   }
   ++standby_restarts_;
   link->pid.store(-1);
   auto work = [this, spec, events, link, end, stopped, failed]() mutable {
     if (link->stop_asked.load())
-      return end(std::move(events), stopped(false));
+      return end(std::move(events), stopped(link->kill.load()));
     std::string error;
     unique_fd in;
     if (!spec->plan.stdin_data.empty()) {

@@ -8,7 +8,7 @@ namespace millrace::sandbox::detail {
 void job_link::point_to(std::shared_ptr<sandbox_job> next) {
   job = std::move(next);
   pid.store(job->pid());
-  if (kill)
+  if (kill.load())
     job->kill_now();
   else if (grace)
     job->terminate(*grace);
@@ -33,11 +33,9 @@ void linked_process::terminate(std::chrono::milliseconds grace) {
 }
 
 void linked_process::kill() {
+  link_->kill.store(true);
   link_->stop_asked.store(true);
-  reactor_->post([link = link_] {
-    link->kill = true;
-    link->job->kill_now();
-  });
+  reactor_->post([link = link_] { link->job->kill_now(); });
 }
 
 } // namespace millrace::sandbox::detail

@@ -27,15 +27,16 @@ struct job_link {
   /// The current sandbox's outer pid (any thread); -1 while the job is
   /// started again.
   std::atomic<pid_t> pid{-1};
-  /// terminate() or kill() was called (any thread): a job being started
-  /// again is not.
+  /// terminate() or kill() was called (any thread, set at once): a job
+  /// whose standby failed is then not started again.
   std::atomic<bool> stop_asked{false};
+  /// kill() was called (any thread, set at once).
+  std::atomic<bool> kill{false};
 
   // -- reactor thread only ------------------------------------------------
 
   std::shared_ptr<sandbox_job> job;
-  /// What the caller asked for, kept for a sandbox that replaces `job`.
-  bool kill = false;
+  /// terminate()'s grace, kept for a sandbox that replaces `job`.
   std::optional<std::chrono::milliseconds> grace;
 
   /// Makes `next` the job's sandbox and applies what was asked meanwhile.

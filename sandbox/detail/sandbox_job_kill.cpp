@@ -106,8 +106,6 @@ void sandbox_job::kill_all() {
 }
 
 void sandbox_job::terminate(std::chrono::milliseconds grace) {
-  if (exited_ && !finished_ && awaiting_ready_)
-    terminated_ = true; // the standby ended unready: no restart (finish())
   if (finished_ || exited_ || terminated_ || killed_)
     return;
   terminated_ = true;
@@ -125,8 +123,6 @@ void sandbox_job::terminate(std::chrono::milliseconds grace) {
 }
 
 void sandbox_job::kill_now() {
-  if (exited_ && !finished_ && awaiting_ready_)
-    killed_ = true; // as in terminate()
   if (finished_ || exited_)
     return;
   killed_ = true;
@@ -138,8 +134,12 @@ void sandbox_job::kill_now() {
 }
 
 void sandbox_job::kill_for_shutdown() {
+  // A standby that already ended unready is not started again either
+  // (finish()). terminate() and kill() need no such case: the caller's
+  // handle records them at once (job_link::stop_asked), and the restart
+  // checks that.
   if (exited_ && !finished_ && awaiting_ready_)
-    shutdown_ = true; // as in terminate(): reported as shut down, not restarted
+    shutdown_ = true;
   if (finished_ || exited_)
     return;
   shutdown_ = true;
