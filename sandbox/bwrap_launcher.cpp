@@ -79,11 +79,20 @@ bwrap_launcher::bwrap_launcher(launcher_config cfg) : cfg_(std::move(cfg)) {
                                          synthetic_group(identity_), ec ? "/tmp" : tmp.string());
   if (cfg_.use_cgroups) {
     cgroups_ = probe_cgroups(cfg_.cgroup_parent, no_cgroups_);
-    if (cgroups_.usable())
+    if (cgroups_.usable()) {
       remove_stale_job_cgroups(cgroups_);
+      if (cfg_.reuse_namespaces)
+        cgroup_pool_ = std::make_shared<cgroup_pool>(cgroups_);
+    }
   } else {
     no_cgroups_ = "disabled by configuration";
   }
+  if (!cfg_.reuse_namespaces)
+    no_netns_pool_ = "disabled by configuration";
+  else if (!as_root_)
+    no_netns_pool_ = "not running as root";
+  else
+    netns_pool_ = netns_pool::make(no_netns_pool_);
   reactor_ = std::make_shared<process_reactor>();
   if (cfg_.standby > 0) {
     if (auto stub = find_standby_stub(helper_); stub.empty())
@@ -108,6 +117,7 @@ bwrap_launcher::~bwrap_launcher() {
     standby_->close();
   reactor_->stop(std::chrono::seconds(10));
   spawner_.stop();
+  cgroup_pool_.reset(); // every job is gone: this removes the idle cgroups
   if (cgroups_.usable())
     remove_empty_parents(cgroups_);
 }
@@ -120,6 +130,12 @@ std::string bwrap_launcher::describe() const {
     out += "no cgroups (" + no_cgroups_
            + "): memory via RLIMIT_AS per process, pids via RLIMIT_NPROC (counted per uid), "
              "out_of_memory not detectable";
+  if (cgroup_pool_)
+    out += ", cgroups reused across jobs";
+  if (netns_pool_)
+    out += ", network namespaces reused across jobs";
+  else
+    out += ", a new network namespace per job (" + no_netns_pool_ + ")";
   out += ", jobs run as " + identity_.user + " (" + std::to_string(identity_.uid) + ":"
          + std::to_string(identity_.gid) + ")";
   if (!as_root_)
@@ -141,6 +157,8 @@ launcher_stats bwrap_launcher::stats() const {
   st.started = started_.load();
   st.from_standby = from_standby_.load();
   st.standby_restarts = standby_restarts_.load();
+  st.cgroups_reused = cgroup_pool_ ? cgroup_pool_->reused() : 0;
+  st.netns_reused = netns_pool_ ? netns_pool_->reused() : 0;
   st.standby_ready = standby_ ? standby_->ready() : 0;
   return st;
 }
@@ -152,10 +170,21 @@ std::optional<job_setup> bwrap_launcher::spawn_sandbox(const launch_plan& plan, 
     return std::nullopt;
   };
   std::unique_ptr<job_cgroup> cg;
-  if (cgroups_.usable()) {
+  if (cgroup_pool_) {
+    cg = cgroup_pool_->take(lim, error);
+    if (!cg)
+      return fail("cannot create the job's cgroups");
+  } else if (cgroups_.usable()) {
     cg = job_cgroup::create(cgroups_, next_job_cgroup_name(), lim, error);
     if (!cg)
       return fail("cannot create the job's cgroups");
+  }
+  // No pooled namespace when none can be made: bwrap makes one, as without
+  // the pool (and says why if it cannot either).
+  std::optional<pooled_netns> netns;
+  if (!plan.network && netns_pool_) {
+    std::string ignored;
+    netns = netns_pool_->take(ignored);
   }
   unique_fd out_r, out_w, err_r, err_w, res_r, res_w, st_r, st_w, control, control_peer;
   if (!make_pipe(out_r, out_w, error) || !make_pipe(err_r, err_w, error) || !make_pipe(st_r, st_w, error)
@@ -189,7 +218,7 @@ std::optional<job_setup> bwrap_launcher::spawn_sandbox(const launch_plan& plan, 
     if (!files.back())
       return fail("cannot hold job file " + f.path);
   }
-  bwrap_fds layout{fd_status, fd_first_file};
+  bwrap_fds layout{fd_status, fd_first_file, netns.has_value()};
   auto args = sealed_memfd("millrace-bwrap-args", nul_joined(bwrap_options(plan, lim, layout, etc->dir())),
                            error);
   if (!args)
@@ -200,14 +229,18 @@ std::optional<job_setup> bwrap_launcher::spawn_sandbox(const launch_plan& plan, 
   // A standby is made at idle priority, so that making it never slows a
   // running job; hand_over() lifts that. Only with cgroups (and so root):
   // they list every thread of the standby, which hand_over must find.
-  req.argv = exec_helper_argv(helper_, cfg_.bwrap, fd_args, plan, lim, cg.get(), as_root_ ? &identity_ : nullptr,
-                              stub && cg != nullptr);
   req.env = {"PATH=/usr/bin:/bin"};
   req.fds = {in.get(), out_w.get(), err_w.get(), res_w ? res_w.get() : -1, st_w.get(), args.get()};
   if (stub) // the stub's executable only for the stub itself
     req.fds.insert(req.fds.end(), {control_peer.get(), plan.argv[0].rfind("/proc/self/fd/", 0) == 0 ? stub_.get() : -1});
   for (auto& f : files)
     req.fds.push_back(f.get());
+  // Last, after everything bwrap reads: the helper joins it and closes it.
+  const int netns_fd = netns ? static_cast<int>(req.fds.size()) : -1;
+  if (netns)
+    req.fds.push_back(netns->ns.get());
+  req.argv = exec_helper_argv(helper_, cfg_.bwrap, fd_args, plan, lim, cg.get(), as_root_ ? &identity_ : nullptr,
+                              stub && cg != nullptr, netns_fd);
 
   const auto started = std::chrono::steady_clock::now();
   // Standbys are made on the spawn thread itself (standby_pool::refill).
@@ -231,6 +264,11 @@ std::optional<job_setup> bwrap_launcher::spawn_sandbox(const launch_plan& plan, 
   setup.status = std::move(st_r);
   setup.control = std::move(control);
   setup.cgroup = std::move(cg);
+  setup.cgroup_home = cgroup_pool_;
+  if (netns) {
+    setup.netns = std::move(netns);
+    setup.netns_home = netns_pool_;
+  }
   setup.etc = std::move(etc);
   setup.started = started;
   return setup;

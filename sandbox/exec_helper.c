@@ -1,13 +1,15 @@
 // millrace-sandbox-exec: the last step on the host side before bubblewrap.
 //
-//   millrace-sandbox-exec [--cgroup DIR]... [--rlimit NAME=VALUE]...
+//   millrace-sandbox-exec [--cgroup DIR]... [--netns FD] [--rlimit NAME=VALUE]...
 //                         [--oom-score-adj N] [--sched-idle 1] [--uid N --gid N]
 //                         -- PROGRAM ARGS...
 //
 // posix_spawn cannot run code between fork and exec, so everything that must
 // happen inside the new process before bwrap starts happens here, in order:
 // reset every signal disposition and the mask, join the job's cgroups (while still root, and before any child exists, so
-// the whole tree is inside), raise the OOM score, with --sched-idle switch to
+// the whole tree is inside), with --netns join the network namespace open on
+// FD and close FD (the launcher's pooled namespaces, netns_pool.hpp; root is
+// needed, so before the drop), raise the OOM score, with --sched-idle switch to
 // SCHED_IDLE (a standby sandbox is made with CPU nobody else wants; the
 // launcher moves it back to SCHED_OTHER when it hands it a job), apply rlimits (soft = hard),
 // drop supplementary groups and switch gid/uid (verifying root cannot be
@@ -106,6 +108,18 @@ static void join_cgroup(const char* dir) {
   close(fd);
 }
 
+#ifndef CLONE_NEWNET
+#define CLONE_NEWNET 0x40000000
+#endif
+
+static void join_netns(int fd) {
+  // The raw call, like sched_setscheduler below: no dependence on how the
+  // libc in use spells or guards setns().
+  if (syscall(SYS_setns, fd, CLONE_NEWNET) != 0)
+    fail("cannot join the network namespace", "", errno);
+  close(fd); // bwrap and the job must not inherit it
+}
+
 static void set_oom_score_adj(const char* value) {
   int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
   if (fd < 0)
@@ -162,6 +176,8 @@ int main(int argc, char** argv) {
   int n_cgroups = 0, n_rlimits = 0;
   const char* oom_adj = NULL;
   bool idle = false;
+  unsigned long long netns_fd = 0;
+  bool have_netns = false;
   unsigned long long uid = 0, gid = 0;
   bool have_uid = false, have_gid = false;
 
@@ -179,6 +195,8 @@ int main(int argc, char** argv) {
       cgroups[n_cgroups++] = next;
     else if (strcmp(arg, "--rlimit") == 0 && n_rlimits < max_items)
       rlimits[n_rlimits++] = next;
+    else if (strcmp(arg, "--netns") == 0 && parse_u64(next, &netns_fd) && netns_fd <= 1024)
+      have_netns = true;
     else if (strcmp(arg, "--oom-score-adj") == 0)
       oom_adj = next;
     else if (strcmp(arg, "--sched-idle") == 0 && strcmp(next, "1") == 0)
@@ -199,6 +217,8 @@ int main(int argc, char** argv) {
   reset_signals();
   for (int c = 0; c < n_cgroups; ++c)
     join_cgroup(cgroups[c]);
+  if (have_netns)
+    join_netns((int)netns_fd);
   if (oom_adj != NULL)
     set_oom_score_adj(oom_adj);
   if (idle) {

@@ -66,6 +66,7 @@ const key_doc keys[] = {
   {"sandbox.job_dir_size", "256M", "size of a job's private folder (/job and /tmp)"},
   {"sandbox.run_as", "nobody", "OS user jobs run as when millrace runs as root"},
   {"sandbox.cgroups", "true", "use cgroups (v1 memory, pids) for limits and OOM detection"},
+  {"sandbox.reuse", "true", "reuse a finished job's cgroups and network namespace for later jobs (false: new ones per job)"},
   {"sandbox.standby", "2", "standby sandboxes kept ready per job shape (0-64; 0: every job starts cold)"},
   {"sandbox.shared_dir", "var/shared", "where a worker node keeps the ./shared folders of same_worker flows"},
   {"cluster.listen", "127.0.0.1:7700", "server: HOST:PORT of the cluster endpoint workers join (port 0: any free port)"},
@@ -268,6 +269,7 @@ options load_options(const std::vector<std::string>& args) {
   if (out.run_as.empty())
     throw config_error("sandbox.run_as: expected a user name");
   out.cgroups = parse_bool("sandbox.cgroups", v["sandbox.cgroups"]);
+  out.reuse = parse_bool("sandbox.reuse", v["sandbox.reuse"]);
   out.standby = parse_int("sandbox.standby", v["sandbox.standby"], 0, 64);
   out.shared_dir = v["sandbox.shared_dir"];
   if (out.shared_dir.empty())

@@ -82,6 +82,7 @@ struct options {
   uint64_t job_dir_bytes = 256ull << 20;
   std::string run_as = "nobody";
   bool cgroups = true;
+  bool reuse = true; // cgroups and network namespaces across jobs
   int standby = 2;
   std::string shared_dir = "var/shared"; // same_worker flows' ./shared folders
 

@@ -25,7 +25,7 @@ std::vector<std::string> bwrap_options(const launch_plan& plan, const limits& li
   // --disable-userns stop the job from nesting user namespaces of its own.
   add(a, {"--unshare-user", "--disable-userns", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
           "--hostname", "millrace-job"});
-  if (!plan.network)
+  if (!plan.network && !fds.netns_joined)
     a.emplace_back("--unshare-net");
   // --die-with-parent: if bwrap's outer process dies, the job dies with it.
   // --new-session: no TIOCSTI into a terminal; the init becomes a session and

@@ -32,6 +32,10 @@ struct bwrap_fds {
   int status = -1;
   /// plan.files[i] is read from first_file + i.
   int first_file = -1;
+  /// The exec helper already put bwrap in a network namespace of the
+  /// launcher's (netns_pool.hpp): no --unshare-net for a plan without
+  /// network.
+  bool netns_joined = false;
 };
 
 /// Every option before "--" (the command follows on the real command line).

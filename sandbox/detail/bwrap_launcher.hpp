@@ -11,6 +11,8 @@
 #include <string>
 
 #include "sandbox/detail/cgroup.hpp"
+#include "sandbox/detail/cgroup_pool.hpp"
+#include "sandbox/detail/netns_pool.hpp"
 #include "sandbox/detail/etc_snapshot.hpp"
 #include "sandbox/detail/host_setup.hpp"
 #include "sandbox/detail/job_link.hpp"
@@ -76,6 +78,12 @@ private:
   sandbox_identity identity_;
   std::unique_ptr<etc_snapshots> etc_;
   cgroup_layout cgroups_;
+  /// Job cgroups for reuse; null without cgroups. Jobs hold it too.
+  std::shared_ptr<cgroup_pool> cgroup_pool_;
+  /// Network namespaces for jobs without network, for reuse; null when
+  /// not root (bwrap then makes one per job).
+  std::shared_ptr<netns_pool> netns_pool_;
+  std::string no_netns_pool_;
   std::string no_cgroups_;
   unique_fd stub_;
   std::string no_standby_;

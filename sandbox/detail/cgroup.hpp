@@ -65,6 +65,8 @@ void remove_empty_parents(const cgroup_layout& layout);
 struct cgroup_usage {
   bool out_of_memory = false;
   bool pids_limit_hit = false;
+  /// Peak charge of the memory cgroup during the job, less what earlier
+  /// jobs in a reused cgroup left charged (page cache) at its start.
   uint64_t max_memory_bytes = 0;
   /// From cpuacct.usage when the job joined cpuacct.
   std::optional<double> cpu_seconds;
@@ -76,6 +78,14 @@ public:
   /// Creates the directories and writes the limits. nullptr + `error` on failure.
   static std::unique_ptr<job_cgroup> create(const cgroup_layout& layout, const std::string& name,
                                             const limits& lim, std::string& error);
+
+  /// Makes a cgroup whose last job ended (no task left) ready for another
+  /// job: writes the limits that differ from the last job's, resets the
+  /// peak-memory and CPU counters, and takes the counters that cannot be
+  /// reset (OOM kills, pids.max hits) as the new job's baseline. False +
+  /// `error` when a limit cannot be written (e.g. a memory limit below what
+  /// the kernel could reclaim of what the cgroup still holds).
+  bool reuse(const limits& lim, std::string& error);
 
   /// The existing directories named `name` (leftovers of a crashed launcher).
   static std::unique_ptr<job_cgroup> attach(const cgroup_layout& layout, const std::string& name);
@@ -96,6 +106,10 @@ public:
   /// True when no task is left in the job's cgroups.
   bool empty() const;
 
+  /// True when no task is left in the pids cgroup, which every task of the
+  /// job joins (so: in any of them). One read instead of one per controller.
+  bool no_task_left() const;
+
   /// Sends `sig` to every task except `spare` (0 entries are ignored). With
   /// the freezer the group is frozen first so nothing can fork or exit (and
   /// free its pid for reuse) between listing and signalling, then thawed.
@@ -107,6 +121,9 @@ public:
   /// caught too; anything forked later inherits SCHED_OTHER. Needs root.
   void leave_idle_scheduling() const;
 
+  /// Bytes the memory cgroup is charged with now (memory.usage_in_bytes).
+  uint64_t memory_charged() const;
+
   /// rmdir of every directory. True when all are gone; false (EBUSY) while a
   /// dying task still holds one, so the caller retries later.
   bool remove();
@@ -115,11 +132,25 @@ private:
   job_cgroup() = default;
 
   bool freeze(bool frozen) const;
+  /// memory.limit_in_bytes (and memsw) and pids.max, where they differ from
+  /// what this cgroup has now.
+  bool apply_limits(const limits& lim, std::string& error);
+  /// Reads the counters a new job's usage is measured from.
+  void take_baselines();
 
   /// The job's own directory per controller (not the parents).
   cgroup_layout paths_;
   /// Directories not removed yet.
   std::vector<std::string> dirs_;
+  /// The limits written now: bytes (0: none) and pids.max's text.
+  uint64_t memory_limit_ = 0;
+  std::string pids_max_ = "max";
+  /// Counters at the current job's start (all 0 in a new cgroup): OOM
+  /// kills, pids.max hits, and the bytes still charged from earlier jobs
+  /// (page cache they read), which the peak is reported above.
+  unsigned long long oom_kills_before_ = 0;
+  unsigned long long pids_hits_before_ = 0;
+  unsigned long long memory_before_ = 0;
 };
 
 } // namespace millrace::sandbox::detail

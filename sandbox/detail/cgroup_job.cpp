@@ -42,22 +42,58 @@ std::unique_ptr<job_cgroup> job_cgroup::create(const cgroup_layout& layout, cons
     *slot(cg->paths_, ctl) = dir;
     cg->dirs_.push_back(dir);
   }
-  if (lim.memory_bytes != 0) {
-    auto bytes = std::to_string(lim.memory_bytes);
-    if (!write_file(cg->paths_.memory + "/memory.limit_in_bytes", bytes, error))
-      return nullptr;
+  if (!cg->apply_limits(lim, error))
+    return nullptr;
+  return cg;
+}
+
+bool job_cgroup::apply_limits(const limits& lim, std::string& error) {
+  if (lim.memory_bytes != memory_limit_) {
+    auto bytes = lim.memory_bytes != 0 ? std::to_string(lim.memory_bytes) : std::string{"-1"};
     // RAM + swap; the file exists only with swap accounting. No swap here,
     // but a host with swap must not let a job page its way past the limit.
+    // memsw must never be below the RAM limit: raised first, lowered after.
+    auto memsw = paths_.memory + "/memory.memsw.limit_in_bytes";
+    const bool has_memsw = exists(memsw);
+    const bool raising = lim.memory_bytes == 0 || (memory_limit_ != 0 && lim.memory_bytes > memory_limit_);
     std::string ignored;
-    if (exists(cg->paths_.memory + "/memory.memsw.limit_in_bytes"))
-      write_file(cg->paths_.memory + "/memory.memsw.limit_in_bytes", bytes, ignored);
+    if (has_memsw && raising)
+      write_file(memsw, bytes, ignored);
+    if (!write_file(paths_.memory + "/memory.limit_in_bytes", bytes, error))
+      return false;
+    if (has_memsw && !raising)
+      write_file(memsw, bytes, ignored);
+    memory_limit_ = lim.memory_bytes;
   }
   // +2: bwrap's outer process and its pid-1 init live in the job's pids
   // cgroup too; the job gets the number it asked for.
   auto pids = lim.pids != 0 ? std::to_string(uint64_t{lim.pids} + 2) : std::string{"max"};
-  if (!write_file(cg->paths_.pids + "/pids.max", pids, error))
-    return nullptr;
-  return cg;
+  if (pids != pids_max_) {
+    if (!write_file(paths_.pids + "/pids.max", pids, error))
+      return false;
+    pids_max_ = pids;
+  }
+  return true;
+}
+
+bool job_cgroup::reuse(const limits& lim, std::string& error) {
+  if (!apply_limits(lim, error))
+    return false;
+  std::string ignored;
+  // Writing 0 sets the peak to the present charge, and clears the CPU sum.
+  write_file(paths_.memory + "/memory.max_usage_in_bytes", "0", ignored);
+  if (!paths_.cpuacct.empty())
+    write_file(paths_.cpuacct + "/cpuacct.usage", "0", ignored);
+  take_baselines();
+  return true;
+}
+
+void job_cgroup::take_baselines() {
+  std::string text;
+  unsigned long long v = 0;
+  oom_kills_before_ = read_file(paths_.memory + "/memory.oom_control", text) && find_number(text, "oom_kill", v) ? v : 0;
+  pids_hits_before_ = read_file(paths_.pids + "/pids.events", text) && find_number(text, "max", v) ? v : 0;
+  memory_before_ = memory_charged();
 }
 
 std::unique_ptr<job_cgroup> job_cgroup::attach(const cgroup_layout& layout, const std::string& name) {
@@ -85,11 +121,13 @@ cgroup_usage job_cgroup::read_usage() const {
   std::string text;
   unsigned long long v = 0;
   if (read_file(paths_.memory + "/memory.oom_control", text) && find_number(text, "oom_kill", v))
-    u.out_of_memory = v > 0;
+    u.out_of_memory = v > oom_kills_before_;
   if (read_file(paths_.pids + "/pids.events", text) && find_number(text, "max", v))
-    u.pids_limit_hit = v > 0;
-  if (read_file(paths_.memory + "/memory.max_usage_in_bytes", text))
-    u.max_memory_bytes = std::strtoull(text.c_str(), nullptr, 10);
+    u.pids_limit_hit = v > pids_hits_before_;
+  if (read_file(paths_.memory + "/memory.max_usage_in_bytes", text)) {
+    v = std::strtoull(text.c_str(), nullptr, 10);
+    u.max_memory_bytes = v > memory_before_ ? v - memory_before_ : 0;
+  }
   if (!paths_.cpuacct.empty() && read_file(paths_.cpuacct + "/cpuacct.usage", text))
     u.cpu_seconds = static_cast<double>(std::strtoull(text.c_str(), nullptr, 10)) / 1e9;
   return u;
@@ -100,6 +138,15 @@ bool job_cgroup::empty() const {
     if (!tasks_of(dir).empty())
       return false;
   return true;
+}
+
+uint64_t job_cgroup::memory_charged() const {
+  std::string text;
+  return read_file(paths_.memory + "/memory.usage_in_bytes", text) ? std::strtoull(text.c_str(), nullptr, 10) : 0;
+}
+
+bool job_cgroup::no_task_left() const {
+  return tasks_of(paths_.pids).empty();
 }
 
 bool job_cgroup::freeze(bool frozen) const {

@@ -67,11 +67,13 @@ std::string find_standby_stub(const std::string& helper) {
 
 std::vector<std::string> exec_helper_argv(const std::string& helper, const std::string& bwrap, int args_fd,
                                           const launch_plan& plan, const limits& lim, const job_cgroup* cg,
-                                          const sandbox_identity* drop_to, bool idle) {
+                                          const sandbox_identity* drop_to, bool idle, int netns_fd) {
   std::vector<std::string> a{helper};
   if (cg != nullptr)
     for (auto& dir : cg->dirs())
       a.insert(a.end(), {"--cgroup", dir});
+  if (netns_fd >= 0)
+    a.insert(a.end(), {"--netns", std::to_string(netns_fd)});
   auto rlimit = [&a](const char* name, uint64_t value) {
     a.insert(a.end(), {"--rlimit", std::string{name} + "=" + std::to_string(value)});
   };

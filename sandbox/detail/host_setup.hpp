@@ -24,12 +24,12 @@ std::string find_exec_helper(const launcher_config& cfg, const std::string& bake
 std::string find_standby_stub(const std::string& helper);
 
 /// The exec helper's command line: join `cg` (none: rlimits stand in for
-/// memory and pids), rlimits from `lim`, the OOM score, the switch to
-/// `drop_to` (root only), SCHED_IDLE when `idle`, then bwrap --args
-/// <args_fd> -- plan.argv.
+/// memory and pids), the network namespace open on `netns_fd` (-1: none),
+/// rlimits from `lim`, the OOM score, the switch to `drop_to` (root only),
+/// SCHED_IDLE when `idle`, then bwrap --args <args_fd> -- plan.argv.
 std::vector<std::string> exec_helper_argv(const std::string& helper, const std::string& bwrap, int args_fd,
                                           const launch_plan& plan, const limits& lim, const job_cgroup* cg,
-                                          const sandbox_identity* drop_to, bool idle);
+                                          const sandbox_identity* drop_to, bool idle, int netns_fd = -1);
 
 /// run_as when root (throws if missing or root itself), else the current
 /// user.

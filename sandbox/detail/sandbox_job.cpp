@@ -53,6 +53,9 @@ sandbox_job::sandbox_job(job_setup setup, process_reactor& reactor)
     status_(std::move(setup.status)),
     control_(std::move(setup.control)),
     cgroup_(std::move(setup.cgroup)),
+    cgroup_home_(std::move(setup.cgroup_home)),
+    netns_(std::move(setup.netns)),
+    netns_home_(std::move(setup.netns_home)),
     etc_(std::move(setup.etc)),
     events_(std::move(setup.events)),
     started_(setup.started),
@@ -331,6 +334,16 @@ void sandbox_job::finish() {
       // See read_stream.
     }
   }
+  // Not after a forced end: something of the job may still run in them.
+  if (cgroup_ && cgroup_home_ && !forced_)
+    cgroup_home_->give_back(cgroup_);
+  if (netns_ && netns_home_ && !forced_)
+    netns_home_->give_back(std::move(*netns_));
+  netns_.reset();
+  // A handle may keep this job for long after: the pools (which remove
+  // what they hold when the launcher goes) must not live on with it.
+  cgroup_home_.reset();
+  netns_home_.reset();
   if (cgroup_ && !cgroup_->remove())
     reactor_.retire(std::move(cgroup_));
   cgroup_.reset();

@@ -32,6 +32,8 @@
 #include <vector>
 
 #include "sandbox/detail/cgroup.hpp"
+#include "sandbox/detail/cgroup_pool.hpp"
+#include "sandbox/detail/netns_pool.hpp"
 #include "sandbox/detail/etc_snapshot.hpp"
 #include "sandbox/detail/process_reactor.hpp"
 #include "sandbox/detail/unique_fd.hpp"
@@ -69,6 +71,12 @@ struct job_setup {
   /// stub's socket (standby_wire.hpp).
   unique_fd control;
   std::unique_ptr<job_cgroup> cgroup; ///< null without cgroups
+  /// Where `cgroup` goes back once the job ended with no task left in it.
+  std::shared_ptr<cgroup_pool> cgroup_home;
+  /// The pooled network namespace the job runs in (none: bwrap made one, or
+  /// the job has the host's network), and where it goes back.
+  std::optional<pooled_netns> netns;
+  std::shared_ptr<netns_pool> netns_home;
   /// The /etc copy bwrap binds: kept until the job is gone.
   std::shared_ptr<const etc_snapshot> etc;
   process_events events;
@@ -147,6 +155,9 @@ private:
   unique_fd status_;
   unique_fd control_;
   std::unique_ptr<job_cgroup> cgroup_;
+  std::shared_ptr<cgroup_pool> cgroup_home_;
+  std::optional<pooled_netns> netns_;
+  std::shared_ptr<netns_pool> netns_home_;
   std::shared_ptr<const etc_snapshot> etc_;
   process_events events_;
   const std::chrono::steady_clock::time_point started_;

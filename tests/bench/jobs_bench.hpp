@@ -25,6 +25,7 @@ struct jobs_settings {
   uint64_t bash_n = 600;         // BASH_N
   int process_slots = 2;         // PROCESS_SLOTS (bash), the spawn reference's P
   int standby = 2;               // STANDBY: standby sandboxes per shape (0: cold)
+  bool reuse = true;             // REUSE=0: new cgroups and network namespace per job
   int python_n = 100;            // PYTHON_N (sequential)
   double ref_seconds = 3;        // REF_SECONDS: each spawn reference
   std::string only;              // ONLY: one scenario (throughput, latency, burst, bash, python)

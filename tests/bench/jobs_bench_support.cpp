@@ -50,6 +50,8 @@ jobs_settings settings_from_env() {
     s.standby = 0; // cold: env_num takes positive numbers only
   else
     s.standby = static_cast<int>(env_num("STANDBY", s.standby));
+  if (auto* v = std::getenv("REUSE"); v && std::string{v} == "0")
+    s.reuse = false; // new cgroups and network namespace per job
   s.python_n = static_cast<int>(env_num("PYTHON_N", s.python_n));
   s.ref_seconds = static_cast<double>(env_num("REF_SECONDS", 3));
   if (auto* o = std::getenv("ONLY"))

@@ -18,6 +18,7 @@ actors::worker_config process_workers(const jobs_settings& cfg, size_t slots, st
   w.tags = {std::move(tag)};
   sandbox::launcher_config lc;
   lc.standby = static_cast<size_t>(cfg.standby);
+  lc.reuse_namespaces = cfg.reuse;
   w.slot.launcher = std::shared_ptr<sandbox::launcher>{sandbox::make_bwrap_launcher(lc)};
   if (probe)
     w.slot.probe = [probe](const std::string& slot, const std::string&, const std::string& args,
@@ -97,7 +98,8 @@ void bash_throughput(const jobs_settings& cfg) {
     std::exit(1);
   }
   emit("bash", "\"n\":" + std::to_string(cfg.bash_n) + ",\"slots\":" + std::to_string(slots)
-                 + ",\"standby\":" + std::to_string(cfg.standby) + ",\"jobs_per_s\":" + fmt(rate)
+                 + ",\"standby\":" + std::to_string(cfg.standby) + ",\"reuse\":" + (cfg.reuse ? "true" : "false")
+                 + ",\"jobs_per_s\":" + fmt(rate)
                  + ",\"raw_bwrap_true_per_s\":" + fmt(raw_mean) + ",\"raw_before_per_s\":"
                  + fmt(raw.per_s) + ",\"raw_after_per_s\":" + fmt(raw_after.per_s)
                  + ",\"ratio\":" + fmt(rate / raw_mean, 3)

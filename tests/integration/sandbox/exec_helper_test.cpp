@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "sandbox/detail/netns_pool.hpp"
 #include "tests/integration/sandbox/sandbox_harness.hpp"
 
 namespace {
@@ -42,9 +43,32 @@ TEST(SandboxExecHelper, DropsPrivilegesAndAppliesRlimits) {
   EXPECT_EQ(o.output, "65534 65534 65534 99 99 0\n");
 }
 
+TEST(SandboxExecHelper, JoinsTheNetworkNamespaceItIsGivenAndClosesItsDescriptor) {
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "needs root";
+  std::string error;
+  auto ns = millrace::sandbox::detail::make_netns(error);
+  ASSERT_TRUE(ns) << error;
+  // dup: without O_CLOEXEC, so popen's shell and the helper inherit it.
+  int fd = ::dup(ns->ns.get());
+  ASSERT_GE(fd, 0);
+  char link[64] = {};
+  ASSERT_GT(::readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), link, sizeof(link) - 1), 0);
+  auto fd_text = std::to_string(fd);
+  auto o = run_helper("--netns " + fd_text + " -- /bin/bash -c 'readlink /proc/self/ns/net; "
+                      "test -e /proc/self/fd/" + fd_text + " && echo inherited || echo closed'");
+  ::close(fd);
+  EXPECT_EQ(o.status, 0) << o.output;
+  EXPECT_EQ(o.output, std::string{link} + "\nclosed\n");
+  char own[64] = {};
+  ASSERT_GT(::readlink("/proc/self/ns/net", own, sizeof(own) - 1), 0);
+  EXPECT_STRNE(link, own);
+}
+
 TEST(SandboxExecHelper, FailuresAreOneLineAndExit127) {
   for (auto* args : {"--bogus x -- /bin/true", "--rlimit NOPE=1 -- /bin/true", "--rlimit NOFILE=abc -- /bin/true",
                      "-- relative/program", "--uid 1 -- /bin/true", "--cgroup /nonexistent-millrace -- /bin/true",
+                     "--netns 999 -- /bin/true",
                      "-- /nonexistent/program"}) {
     auto o = run_helper(args);
     EXPECT_EQ(o.status, 127) << args;

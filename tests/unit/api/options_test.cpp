@@ -92,6 +92,7 @@ TEST(Options, TheShippedFileListsEveryKeyWithItsDefault) {
   EXPECT_EQ(shipped.run_as, defaults.run_as);
   EXPECT_EQ(shipped.cgroups, defaults.cgroups);
   EXPECT_EQ(shipped.standby, defaults.standby);
+  EXPECT_EQ(shipped.reuse, defaults.reuse);
   EXPECT_EQ(shipped.shared_dir, defaults.shared_dir);
   EXPECT_EQ(shipped.cluster_listen, defaults.cluster_listen);
   EXPECT_EQ(shipped.cluster_servers, defaults.cluster_servers);
@@ -112,7 +113,7 @@ TEST(Options, TheShippedFileListsEveryKeyWithItsDefault) {
   while (std::getline(in, line))
     if (!line.empty() && line[0] != '#' && line[0] != '[' && line.find('=') != std::string::npos)
       ++assignments;
-  EXPECT_EQ(assignments, 62);
+  EXPECT_EQ(assignments, 63);
 }
 
 TEST(Options, FlagsOverrideTheFileAndTheEnvironmentOverridesTheFile) {
