@@ -81,16 +81,20 @@ bwrap_launcher::bwrap_launcher(launcher_config cfg) : cfg_(std::move(cfg)) {
     cgroups_ = probe_cgroups(cfg_.cgroup_parent, no_cgroups_);
     if (cgroups_.usable()) {
       remove_stale_job_cgroups(cgroups_);
-      if (cfg_.reuse_namespaces)
+      if (cfg_.reuse)
         cgroup_pool_ = std::make_shared<cgroup_pool>(cgroups_);
     }
   } else {
     no_cgroups_ = "disabled by configuration";
   }
-  if (!cfg_.reuse_namespaces)
+  // The cgroups are what tells that no process of a job is left in its
+  // namespace, so no pool without them.
+  if (!cfg_.reuse)
     no_netns_pool_ = "disabled by configuration";
   else if (!as_root_)
     no_netns_pool_ = "not running as root";
+  else if (!cgroup_pool_)
+    no_netns_pool_ = "no cgroups to tell that no process of a job is left in it";
   else
     netns_pool_ = netns_pool::make(no_netns_pool_);
   reactor_ = std::make_shared<process_reactor>();

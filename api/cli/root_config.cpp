@@ -29,7 +29,7 @@ std::shared_ptr<sandbox::launcher> make_launcher(const options& opts) {
   sandbox::launcher_config lc;
   lc.run_as = opts.run_as;
   lc.use_cgroups = opts.cgroups;
-  lc.reuse_namespaces = opts.reuse;
+  lc.reuse = opts.reuse;
   lc.standby = static_cast<size_t>(opts.standby);
   return std::shared_ptr<sandbox::launcher>{sandbox::make_bwrap_launcher(lc)};
 }

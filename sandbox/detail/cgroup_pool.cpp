@@ -30,7 +30,7 @@ std::unique_ptr<job_cgroup> cgroup_pool::take(const limits& lim, std::string& er
 }
 
 void cgroup_pool::give_back(std::unique_ptr<job_cgroup>& cg) {
-  if (!cg || !cg->no_task_left() || cg->memory_charged() > memory_carry_cap)
+  if (!cg || cg->memory_charged() > memory_carry_cap)
     return;
   std::lock_guard<std::mutex> guard{mutex_};
   if (idle_.size() < capacity_)

@@ -46,9 +46,10 @@ public:
   /// nullptr + `error` when no cgroup can be made.
   std::unique_ptr<job_cgroup> take(const limits& lim, std::string& error);
 
-  /// Keeps `cg` (and empties the pointer) when no task is left in it, it
-  /// carries little memory and the pool has room. Otherwise `cg` stays with
-  /// the caller, who removes it. Any thread.
+  /// Keeps `cg` (and empties the pointer) when it carries little memory and
+  /// the pool has room. Otherwise `cg` stays with the caller, who removes
+  /// it. The caller has made sure no task is left in it
+  /// (job_cgroup::no_task_left). Any thread.
   void give_back(std::unique_ptr<job_cgroup>& cg);
 
   /// Cgroups waiting for a job.

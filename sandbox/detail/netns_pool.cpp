@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <system_error>
 #include <thread>
 
 #include "sandbox/detail/sys.hpp"
@@ -60,8 +61,13 @@ std::optional<pooled_netns> make_netns(std::string& error) {
   // A thread of its own: it ends in the new namespace, and no other work of
   // ours (a spawn would inherit it) ever runs on it.
   std::optional<pooled_netns> out;
-  std::thread t{[&] { out = make_here(error); }};
-  t.join();
+  try {
+    std::thread t{[&] { out = make_here(error); }};
+    t.join();
+  } catch (const std::system_error& e) { // no thread to be had (EAGAIN)
+    error = std::string{"cannot start a thread: "} + e.what();
+    return std::nullopt;
+  }
   return out;
 }
 

@@ -1,18 +1,27 @@
 // Network namespaces kept for later jobs. A job without network used to get
 // a new namespace from bwrap (--unshare-net); making one and the kernel's
 // clean-up of it afterwards cost about 0.8 ms of machine CPU per job, about
-// a tenth of a bash job's whole cost. As root, the launcher makes them
-// itself instead, each with only its loopback, up; the exec helper joins
-// one (setns, while still root) before it execs bwrap, and once the job has
-// ended with no process left, the namespace goes back to the pool.
+// a tenth of a bash job's whole cost. As root (and with cgroups), the
+// launcher makes them itself instead, each with only its loopback, up; the
+// exec helper joins one (setns, while still root) before it execs bwrap, and
+// once the job has ended with nothing of it left, the namespace goes back to
+// the pool.
 //
-// What a job cannot learn of its predecessor: no process of the last job is
-// left (the sandbox's pid namespace is gone), and a namespace is kept only
-// when no socket is left in it either (its sockstat counters, read through
-// a /proc file opened inside it), so no TIME_WAIT of an earlier job can hold
-// a port a later one binds. The job cannot change the namespace: it
-// holds no capability over it (it belongs to the host's user namespace).
-// Only jobs one after another share a namespace, never two at a time.
+// Nothing of it left means: no process (the job's pids cgroup, which every
+// process of the job joined, is empty) and no socket, not even a TCP
+// TIME_WAIT (the namespace's sockstat counters, read through a /proc file
+// opened inside it), so no socket of an earlier job can hold a port a later
+// one binds, or take its connections. The job cannot change the namespace:
+// it belongs to the host's user namespace, where the job has no capability
+// (no address, route, firewall rule or sysctl of its own making survives,
+// because it can make none). Two jobs never share one at the same time.
+//
+// What a later job in a reused namespace can read of earlier ones: counters.
+// The loopback's packet and byte counts (/proc/net/dev), the protocol
+// counters of /proc/net/snmp and netstat (connections opened, segments),
+// the TCP metrics cache for 127.0.0.1, and the namespace's inode number.
+// Not the data, not the ports, not the peers. sandbox.reuse = false gives
+// every job a new namespace for deployments where that matters.
 
 #pragma once
 

@@ -316,6 +316,7 @@ void sandbox_job::finish() {
   auto info = make_exit_info(usage);
   for (auto* fd : {&out_, &err_, &result_, &status_, &control_, &pidfd_, &init_pidfd_})
     close_fd(*fd);
+  give_back_namespaces();
   auto events = std::move(events_);
   events_ = {};
   // A standby that ended before it was ready never ran the job, unless we
@@ -334,20 +335,28 @@ void sandbox_job::finish() {
       // See read_stream.
     }
   }
-  // Not after a forced end: something of the job may still run in them.
-  if (cgroup_ && cgroup_home_ && !forced_)
+  if (cgroup_ && !cgroup_->remove())
+    reactor_.retire(std::move(cgroup_));
+  cgroup_.reset();
+  reactor_.forget(id_); // may destroy *this: nothing after this line
+}
+
+void sandbox_job::give_back_namespaces() {
+  // Before on_exit: whoever it wakes may start the next job at once, which
+  // should find them in the pools. Only when nothing of the job is left:
+  // not after a forced end, and only with the pids cgroup (which every
+  // process of the job joined) found empty; a gone init alone does not
+  // prove it (an init we could not watch counts as gone).
+  const bool nothing_left = !forced_ && cgroup_ && cgroup_->no_task_left();
+  if (nothing_left && cgroup_home_)
     cgroup_home_->give_back(cgroup_);
-  if (netns_ && netns_home_ && !forced_)
+  if (nothing_left && netns_ && netns_home_)
     netns_home_->give_back(std::move(*netns_));
   netns_.reset();
   // A handle may keep this job for long after: the pools (which remove
   // what they hold when the launcher goes) must not live on with it.
   cgroup_home_.reset();
   netns_home_.reset();
-  if (cgroup_ && !cgroup_->remove())
-    reactor_.retire(std::move(cgroup_));
-  cgroup_.reset();
-  reactor_.forget(id_); // may destroy *this: nothing after this line
 }
 
 exit_info sandbox_job::make_exit_info(const cgroup_usage& usage) const {

@@ -144,6 +144,10 @@ private:
   bool init_is_ours(pid_t init) const;
   void reap_orphaned_init();
   exit_info make_exit_info(const cgroup_usage& usage) const;
+  /// At the end: the cgroup and network namespace go back to their pools
+  /// when nothing of the job is left in them (else the cgroup is removed
+  /// and the namespace closed).
+  void give_back_namespaces();
 
   process_reactor& reactor_;
   const uint64_t id_;

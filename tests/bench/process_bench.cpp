@@ -18,7 +18,7 @@ actors::worker_config process_workers(const jobs_settings& cfg, size_t slots, st
   w.tags = {std::move(tag)};
   sandbox::launcher_config lc;
   lc.standby = static_cast<size_t>(cfg.standby);
-  lc.reuse_namespaces = cfg.reuse;
+  lc.reuse = cfg.reuse;
   w.slot.launcher = std::shared_ptr<sandbox::launcher>{sandbox::make_bwrap_launcher(lc)};
   if (probe)
     w.slot.probe = [probe](const std::string& slot, const std::string&, const std::string& args,
