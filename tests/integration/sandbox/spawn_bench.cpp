@@ -1,8 +1,9 @@
-// millrace-bench-sandbox-spawn [seconds] [concurrency] [program] [nocgroups|network|cold]...: how many
+// millrace-bench-sandbox-spawn [seconds] [concurrency] [program] [nocgroups|network|cold|noreuse]...: how many
 // jobs per second the launcher starts and reaps, each running /bin/true (or
 // `program`) in a full sandbox (bwrap, cgroups when root, exec helper).
 // `concurrency` threads each start a job, wait for its on_exit, repeat.
 // `cold`: no standby sandboxes (every job pays the helper and bwrap set-up).
+// `noreuse`: new cgroups and network namespace per job (launcher_config::reuse).
 // Prints the rate, the p50 of exit_info::wall (hand-over or spawn to the
 // reaping of bwrap) and how many jobs went to a standby.
 // Not a ctest test: run it by hand, ideally from a Release build.
@@ -28,16 +29,19 @@ int main(int argc, char** argv) {
   bool cgroups = true;
   bool network = false;
   bool cold = false;
+  bool reuse = true;
   for (int i = 4; i < argc; ++i) {
     cgroups = cgroups && std::string{argv[i]} != "nocgroups";
     network = network || std::string{argv[i]} == "network";
     cold = cold || std::string{argv[i]} == "cold";
+    reuse = reuse && std::string{argv[i]} != "noreuse";
   }
 
   launcher_config cfg;
   cfg.exec_helper = MILLRACE_SANDBOX_EXEC;
   cfg.cgroup_parent = "millrace-bench";
   cfg.use_cgroups = cgroups;
+  cfg.reuse = reuse;
   if (cold)
     cfg.standby = 0;
   auto l = make_bwrap_launcher(cfg);
@@ -95,8 +99,10 @@ int main(int argc, char** argv) {
               1000.0 * elapsed * concurrency / std::max(1L, done.load()), failed.load());
   std::sort(walls_ms.begin(), walls_ms.end());
   auto st = l->stats();
-  std::printf("wall p50 %.2f ms; %llu of %llu jobs went to a standby sandbox\n",
+  std::printf("wall p50 %.2f ms; %llu of %llu jobs went to a standby sandbox; reused: %llu cgroups, %llu network "
+              "namespaces\n",
               walls_ms.empty() ? 0.0 : walls_ms[walls_ms.size() / 2],
-              static_cast<unsigned long long>(st.from_standby), static_cast<unsigned long long>(st.started));
+              static_cast<unsigned long long>(st.from_standby), static_cast<unsigned long long>(st.started),
+              static_cast<unsigned long long>(st.cgroups_reused), static_cast<unsigned long long>(st.netns_reused));
   return failed.load() == 0 ? 0 : 1;
 }
