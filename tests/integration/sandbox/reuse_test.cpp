@@ -29,6 +29,17 @@ protected:
     run(warm, python("pass"));
   }
 
+  /// Runs `echo fine` with `lim` and checks that it printed and that it ran
+  /// in a cgroup an earlier job had used.
+  exit_info echo_in_a_reused_cgroup(const limits& lim) {
+    const auto before = launcher_->stats();
+    job_record rec;
+    auto info = run(rec, bash("echo fine"), lim);
+    EXPECT_EQ(rec.out(), "fine\n");
+    EXPECT_EQ(cgroups_reused_since(before), 1u);
+    return info;
+  }
+
   /// Cgroups reused since `before`.
   uint64_t cgroups_reused_since(const launcher_stats& before) const {
     return launcher_->stats().cgroups_reused - before.cgroups_reused;
@@ -62,12 +73,7 @@ TEST_F(SandboxReuse, AnOutOfMemoryKillIsNotCarriedToTheNextJob) {
   lim.memory_bytes = 64u << 20;
   job_record hog;
   ASSERT_TRUE(run(hog, python("x = b'x' * (256 << 20)"), lim).out_of_memory);
-  const auto before = launcher_->stats();
-  job_record next;
-  auto info = run(next, bash("echo fine"), lim);
-  EXPECT_EQ(next.out(), "fine\n");
-  EXPECT_FALSE(info.out_of_memory);
-  EXPECT_EQ(cgroups_reused_since(before), 1u);
+  EXPECT_FALSE(echo_in_a_reused_cgroup(lim).out_of_memory);
 }
 
 TEST_F(SandboxReuse, APidsLimitHitIsNotCarriedToTheNextJob) {
@@ -88,12 +94,7 @@ TEST_F(SandboxReuse, APidsLimitHitIsNotCarriedToTheNextJob) {
                    lim);
   EXPECT_EQ(many.out(), "refused\n") << many.err();
   ASSERT_TRUE(first.pids_limit_hit) << many.err();
-  const auto before = launcher_->stats();
-  job_record next;
-  auto info = run(next, bash("echo fine"), lim);
-  EXPECT_EQ(next.out(), "fine\n");
-  EXPECT_FALSE(info.pids_limit_hit);
-  EXPECT_EQ(cgroups_reused_since(before), 1u);
+  EXPECT_FALSE(echo_in_a_reused_cgroup(lim).pids_limit_hit);
 }
 
 TEST_F(SandboxReuse, EachJobGetsItsOwnLimitsInAReusedCgroup) {
