@@ -18,12 +18,23 @@ std::optional<scheduler_policy> parse_scheduler_policy(const std::string& text) 
   return std::nullopt;
 }
 
+size_t default_scheduler_threads(unsigned cores) {
+  // One core left to what works beside the actors: the storage writer and
+  // readers, the sandbox reactor, the HTTP io threads and, embedded or on
+  // the same host, PostgreSQL. The actors themselves need little CPU; an
+  // extra scheduler thread mostly adds wake-ups. On this 2-core box one
+  // thread against two (BENCHMARKS.md, stop 21): no-op drain 53.9k against
+  // 48.5k jobs/s on average at 8.5-13.3 against 12.0-19.2 ms of own CPU per
+  // 1,000 jobs, burst gap p99 0.18-0.24 against 0.42-1.36 ms.
+  return cores > 1 ? cores - 1 : 1;
+}
+
 millrace_config::millrace_config(size_t threads, scheduler_policy policy) {
   add_message_types<caf::id_block::millrace>();
   add_message_types<caf::id_block::millrace_handles>();
   add_error_categories(*this);
   if (threads == 0)
-    threads = std::max(2u, std::thread::hardware_concurrency());
+    threads = default_scheduler_threads(std::thread::hardware_concurrency());
   set("scheduler.max-threads", threads);
   if (policy == scheduler_policy::sharing) {
     // One mutex-guarded queue and a condition variable (CAF's work_sharing

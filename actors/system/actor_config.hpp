@@ -26,9 +26,13 @@ enum class scheduler_policy {
 /// "sharing" or "stealing"; nullopt for anything else.
 std::optional<scheduler_policy> parse_scheduler_policy(const std::string& text);
 
+/// Scheduler threads when `actors.threads` is 0: one less than the cores,
+/// at least one.
+size_t default_scheduler_threads(unsigned cores);
+
 class millrace_config : public caf::actor_system_config {
 public:
-  /// `threads` = 0 uses one scheduler thread per core.
+  /// `threads` = 0: default_scheduler_threads() of this machine's cores.
   explicit millrace_config(size_t threads = 0, scheduler_policy policy = scheduler_policy::sharing);
 };
 

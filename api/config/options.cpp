@@ -82,7 +82,7 @@ const key_doc keys[] = {
   {"cluster.drain_grace", "60s", "worker: on SIGTERM, how long running jobs may finish before they are handed back"},
   {"log.format", "human", "human or json (one JSON object per line)"},
   {"log.level", "info", "trace, debug, info, warn, error or off"},
-  {"actors.threads", "0", "scheduler threads; 0 = one per core (0-256)"},
+  {"actors.threads", "0", "scheduler threads; 0 = one less than the cores, at least 1 (0-256)"},
   {"actors.scheduler", "sharing", "sharing (one queue, idle threads sleep) or stealing (a queue per thread)"},
   {"actors.shutdown_timeout", "60s", "longest clean shutdown before a forced exit"},
 };

@@ -104,7 +104,7 @@ struct options {
   std::string log_level = "info";
 
   // [actors]
-  int threads = 0;                   // 0 = one per core
+  int threads = 0;                   // 0 = one less than the cores, at least 1
   std::string scheduler = "sharing"; // sharing | stealing
   std::chrono::seconds shutdown_timeout{60};
 };

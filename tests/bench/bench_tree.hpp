@@ -91,7 +91,7 @@ public:
   std::shared_ptr<actors::registry> registry() { return reg_; }
 
 private:
-  actors::millrace_config cfg_{0, *actors::parse_scheduler_policy(scheduler_from_env())};
+  actors::millrace_config cfg_{threads_from_env(), *actors::parse_scheduler_policy(scheduler_from_env())};
   caf::actor_system sys_{cfg_};
   std::shared_ptr<actors::registry> reg_ = std::make_shared<actors::registry>();
   caf::actor root_;

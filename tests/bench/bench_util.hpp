@@ -31,6 +31,21 @@ inline std::string scheduler_from_env() {
   return s;
 }
 
+/// THREADS=N (the actors.threads setting, default 0: one less than the
+/// cores, at least 1) for side-by-side runs; exits on anything but 0-256.
+inline size_t threads_from_env() {
+  const char* v = std::getenv("THREADS");
+  if (v == nullptr || *v == '\0')
+    return 0;
+  char* end = nullptr;
+  unsigned long n = std::strtoul(v, &end, 10);
+  if (*end != '\0' || n > 256) {
+    std::fprintf(stderr, "THREADS=%s: expected a number of scheduler threads, 0-256\n", v);
+    std::exit(2);
+  }
+  return n;
+}
+
 /// `server` (key=value conninfo or a postgres:// URL) pointed at database
 /// `db`.
 inline std::string with_dbname(const std::string& server, const std::string& db) {

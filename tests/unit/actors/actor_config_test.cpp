@@ -1,5 +1,7 @@
 // millrace_config: the scheduler policy asked for is the one the actor
-// system runs (actors.scheduler).
+// system runs (actors.scheduler), and the default number of its threads.
+
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -37,6 +39,17 @@ TEST(ActorConfig, SchedulerPolicyNames) {
   EXPECT_EQ(parse_scheduler_policy("stealing"), scheduler_policy::stealing);
   EXPECT_EQ(parse_scheduler_policy("Sharing"), std::nullopt);
   EXPECT_EQ(parse_scheduler_policy(""), std::nullopt);
+}
+
+TEST(ActorConfig, DefaultThreadsLeaveACoreToTheRest) {
+  EXPECT_EQ(default_scheduler_threads(0), 1u); // cores unknown
+  EXPECT_EQ(default_scheduler_threads(1), 1u);
+  EXPECT_EQ(default_scheduler_threads(2), 1u);
+  EXPECT_EQ(default_scheduler_threads(8), 7u);
+  millrace_config cfg;
+  caf::actor_system sys{cfg};
+  EXPECT_EQ(sys.scheduler().num_workers(), default_scheduler_threads(std::thread::hardware_concurrency()));
+  EXPECT_EQ(echo_through(sys), 42);
 }
 
 TEST(ActorConfig, WorkSharingIsTheDefaultAndRuns) {
