@@ -144,7 +144,23 @@ bool batch_writer::ensure_connected() {
     pg::connection c{cfg_.connect};
     // jit off: bulk statements look expensive to the planner (thousands of
     // unnested rows) and JIT compilation then costs more than the statement.
-    c.exec("SET jit = off; SET statement_timeout = " + std::to_string(cfg_.exec_timeout.count()));
+    //
+    // Generic plans, index probes: every statement here joins its unnested
+    // input to tables by key. Left to choose, PostgreSQL planned three of a
+    // bash job's statements again at every call (a custom plan knows the
+    // one-element array, so it always looks cheaper than the generic one):
+    // 0.14-0.18 ms of planning against 0.09-0.12 ms of execution each, two
+    // thirds of the statements' time in the bash benchmark (BENCHMARKS.md,
+    // stop 22). A generic plan is made once per connection and kept until
+    // the tables' statistics change; without hash joins, merge joins and
+    // sequential scans it looks the keys up in their indexes, whatever size
+    // the table had when it was planned (with them, the claim's plan, made
+    // while the queue was small, scanned the whole queue). The price: a join
+    // of two CTE scans (the careful twins' `IN (SELECT id FROM ins)`) is a
+    // nested loop, quadratic in the batch; those run after a failure only.
+    c.exec("SET jit = off; SET plan_cache_mode = force_generic_plan; SET enable_hashjoin = off; "
+           "SET enable_mergejoin = off; SET enable_seqscan = off; SET statement_timeout = "
+           + std::to_string(cfg_.exec_timeout.count()));
     binary_types_.clear();
     for (auto& def : reg_.all()) {
       c.prepare(def.name, def.sql);

@@ -22,9 +22,11 @@
 // ordinality of the write (`match: ordinality`, from unnest WITH ORDINALITY)
 // or the value of the write's first parameter (`match: key`, for INSERT ...
 // RETURNING, which cannot return the ordinality). Prefer designs without a
-// join between the unnested input and the statement's own output: prepared
-// statements run with generic plans that assume 100 unnested rows, and a
-// nested-loop join over CTE scans is quadratic in the batch size.
+// join between the unnested input and the statement's own output: the writer
+// runs generic plans without hash joins, merge joins or sequential scans
+// (batch_writer.cpp says why), so such a join is a nested loop over CTE
+// scans, quadratic in the batch size. Joins to tables by an indexed key are
+// index probes.
 // An *idempotent* statement has the same effect when applied twice, so a batch
 // whose commit outcome is unknown can be sent again.
 
