@@ -146,8 +146,8 @@ bool batch_writer::ensure_connected() {
     // unnested rows) and JIT compilation then costs more than the statement.
     //
     // Generic plans, index probes: every statement here joins its unnested
-    // input to tables by key. Left to choose, PostgreSQL planned three of a
-    // bash job's statements again at every call (a custom plan knows the
+    // input to tables by key. Left to choose, PostgreSQL planned two or three
+    // of a bash job's statements again at every call (a custom plan knows the
     // one-element array, so it always looks cheaper than the generic one):
     // 0.14-0.18 ms of planning against 0.09-0.12 ms of execution each, two
     // thirds of the statements' time in the bash benchmark (BENCHMARKS.md,
