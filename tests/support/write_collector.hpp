@@ -15,6 +15,18 @@
 
 namespace millrace::test {
 
+/// A writer on the test database: short connect timeout and reconnect
+/// back-off, so tests that break the connection do not wait long.
+inline storage::writer_config writer_config_for(const std::string& conninfo) {
+  using namespace std::chrono_literals;
+  storage::writer_config cfg;
+  cfg.connect =
+    storage::pg::connect_options{conninfo, std::chrono::seconds{2}, "millrace-test-writer"};
+  cfg.backoff_min = 10ms;
+  cfg.backoff_max = 200ms;
+  return cfg;
+}
+
 struct write_collector {
   std::mutex mu;
   std::condition_variable cv;

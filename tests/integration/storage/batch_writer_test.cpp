@@ -21,13 +21,8 @@ using storage::pg::connection;
 
 namespace {
 
-storage::writer_config config_for(const std::string& conninfo) {
-  storage::writer_config cfg;
-  cfg.connect = connect_options{conninfo, std::chrono::seconds{2}, "millrace-test-writer"};
-  cfg.backoff_min = 10ms;
-  cfg.backoff_max = 200ms;
-  return cfg;
-}
+// The shared test writer set-up (tests/support/write_collector.hpp).
+const auto config_for = &test::writer_config_for;
 
 auto in(std::chrono::milliseconds d) {
   return storage::batch_writer::clock::now() + d;

@@ -41,9 +41,7 @@ TEST(WriterPlans, AKeyedBulkStatementIsPlannedOnceAsAGenericPlanThatProbesTheKey
   admin.exec("CREATE TABLE t_queue (id int PRIMARY KEY, n int NOT NULL DEFAULT 0);"
              "INSERT INTO t_queue (id) SELECT g FROM generate_series(1, 100) g");
   storage::statement_registry reg{plan_statements()};
-  storage::writer_config cfg;
-  cfg.connect = connect_options{db.conninfo(), std::chrono::seconds{2}, "millrace-test-writer"};
-  storage::batch_writer w{cfg, reg};
+  storage::batch_writer w{test::writer_config_for(db.conninfo()), reg};
   w.start();
   test::write_collector col;
   auto deadline = [] { return storage::batch_writer::clock::now() + 30s; };
